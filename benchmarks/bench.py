@@ -1,0 +1,42 @@
+"""Run every benchmark case module and print one table.
+
+Usage: ``make bench`` (or ``python benchmarks/bench.py [--quick]``). Each
+``benchmarks/cases_*.py`` module has a ``run(bench)`` function that times its
+anchors and our middleware in this same process, so the ratios in the table
+are measured side by side.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+import platform
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from harness import Bench  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    bench = Bench(number=300 if quick else 2000, repeat=3 if quick else 7)
+    modules = sorted(p.stem for p in HERE.glob("cases_*.py"))
+    for name in modules:
+        importlib.import_module(name).run(bench)
+    print(
+        f"wsgi_flash benchmark, {time.strftime('%Y-%m-%d')}, Python {platform.python_version()},"
+        f" {platform.machine()}, {platform.system()}, best of {bench.repeat} x {bench.number}"
+    )
+    print(bench.table())
+    missed = [r for r in bench.rows if r.ok is False]
+    if missed:
+        print(f"{len(missed)} goal(s) missed: " + "; ".join(f"{r.group}/{r.case}" for r in missed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

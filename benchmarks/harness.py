@@ -1,0 +1,135 @@
+"""Timing harness shared by the benchmark case modules.
+
+Every figure is the best of several repeats of a tight loop that calls a WSGI
+app with a fresh copy of one environ, consumes the body and closes it, so
+what two rows differ by is what the middleware adds. Only ratios and
+differences measured in the same run are meaningful on a shared machine.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+WSGIApp = t.Callable[..., t.Iterable[bytes]]
+
+
+def make_environ(path: str = "/", method: str = "GET", **extra: str) -> dict[str, t.Any]:
+    """A minimal, valid environ for ``path``; extra keys are added as given."""
+    path_info, _, query = path.partition("?")
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    environ.update(extra)
+    return environ
+
+
+def _start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Any:
+    return None
+
+
+def time_app(
+    app: WSGIApp,
+    environ: dict[str, t.Any],
+    *,
+    number: int = 2000,
+    repeat: int = 7,
+    prepare: t.Callable[[dict[str, t.Any]], None] | None = None,
+) -> float:
+    """Return the best per-request time of ``app`` in microseconds.
+
+    ``prepare`` may adjust each fresh environ copy (for example to attach a
+    cookie that an earlier request produced).
+    """
+    best = float("inf")
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter_ns()
+            for _ in range(number):
+                env = environ.copy()
+                if prepare is not None:
+                    prepare(env)
+                body = app(env, _start_response)
+                for _chunk in body:
+                    pass
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+            elapsed = (time.perf_counter_ns() - start) / number / 1000
+            best = min(best, elapsed)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return best
+
+
+@dataclass
+class Row:
+    group: str
+    case: str
+    us: float
+    added: float | None = None
+    compare: str = ""
+    goal: str = ""
+    ok: bool | None = None
+
+
+@dataclass
+class Bench:
+    """Collects rows; case modules call :meth:`row` and :meth:`time`."""
+
+    number: int = 2000
+    repeat: int = 7
+    rows: list[Row] = field(default_factory=list)
+
+    def time(self, app: WSGIApp, environ: dict[str, t.Any], **kwargs: t.Any) -> float:
+        kwargs.setdefault("number", self.number)
+        kwargs.setdefault("repeat", self.repeat)
+        return time_app(app, environ, **kwargs)
+
+    def row(self, group: str, case: str, us: float, **kwargs: t.Any) -> Row:
+        row = Row(group, case, us, **kwargs)
+        self.rows.append(row)
+        return row
+
+    def table(self) -> str:
+        headers = ("group", "case", "µs/req", "added µs", "compared", "goal", "met")
+        lines = [
+            (
+                r.group,
+                r.case,
+                f"{r.us:.2f}",
+                "" if r.added is None else f"{r.added:+.2f}",
+                r.compare,
+                r.goal,
+                "" if r.ok is None else ("yes" if r.ok else "NO"),
+            )
+            for r in self.rows
+        ]
+        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
+        sep = "  ".join("=" * w for w in widths)
+
+        def fmt(cells: t.Sequence[str]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+        return "\n".join([sep, fmt(headers), sep, *(fmt(line) for line in lines), sep])
