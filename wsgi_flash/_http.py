@@ -35,4 +35,3 @@ def cookie_value(cookie_header: str, name: str) -> str | None:
         if sep and key.strip() == name:
             return value.strip()
     return None
-

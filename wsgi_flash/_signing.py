@@ -1,0 +1,124 @@
+"""Signed, timestamped tokens in itsdangerous's format
+=====================================================
+
+The flash cookie is an itsdangerous ``URLSafeTimedSerializer`` token:
+``[.]base64(payload) "." base64(timestamp) "." base64(HMAC-SHA256)``, with
+the ``hmac`` key derivation and a salt of our own. itsdangerous re-derives
+the key and builds a signer object on every call (about 40 µs a token);
+this class derives each key once with itsdangerous's own
+:class:`~itsdangerous.Signer` and signs with :func:`hmac.digest`, so
+producing and checking a token costs a few microseconds. The tests check
+that itsdangerous reads our tokens and that we read its tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import typing as t
+import zlib
+
+from itsdangerous import Signer
+from itsdangerous.encoding import base64_decode, base64_encode, bytes_to_int, int_to_bytes
+
+# Below this many bytes zlib's own header and checksum make the result longer.
+_COMPRESS_FROM = 48
+# A signed payload is ours, but a decompression bomb must still not grow a
+# 4 KiB cookie into something large.
+_MAX_DECOMPRESSED = 64 * 1024
+
+
+class InvalidToken(Exception):
+    """The token is not one we signed, or no longer valid; ``reason`` is a
+    short, log-safe explanation."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TimedSigner:
+    """Sign and verify timestamped payloads.
+
+    :param secret_key: signs new tokens.
+    :param fallback_secret_keys: also accepted when verifying (key rotation).
+    :param salt: separates these tokens from any other use of the key.
+    """
+
+    def __init__(
+        self,
+        secret_key: str | bytes,
+        fallback_secret_keys: t.Sequence[str | bytes],
+        salt: str,
+    ) -> None:
+        signer = Signer(b"-", salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
+        # The signing key first: most tokens are verified by it.
+        self._keys = [signer.derive_key(key) for key in (secret_key, *fallback_secret_keys)]
+
+    def sign(self, payload: bytes, now: float | None = None) -> str:
+        """Return a token carrying ``payload``, compressed when shorter."""
+        prefix = b""
+        if len(payload) >= _COMPRESS_FROM:
+            compressed = zlib.compress(payload)
+            if len(compressed) < len(payload) - 1:
+                payload, prefix = compressed, b"."
+        timestamp = int(time.time() if now is None else now)
+        value = b"%s%s.%s" % (
+            prefix,
+            base64_encode(payload),
+            base64_encode(int_to_bytes(timestamp)),
+        )
+        signature = hmac.digest(self._keys[0], value, "sha256")
+        return (b"%s.%s" % (value, base64_encode(signature))).decode("ascii")
+
+    def unsign(self, token: str, max_age: float, now: float | None = None) -> tuple[bytes, bool]:
+        """Return the payload of ``token`` and whether a fallback key signed
+        it, or raise :class:`InvalidToken`."""
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidToken("not ASCII") from None
+        value, sep, signature_b64 = raw.rpartition(b".")
+        if not sep:
+            raise InvalidToken("no signature")
+        try:
+            signature = base64_decode(signature_b64)
+        except Exception:
+            raise InvalidToken("signature not base64") from None
+        signed_by = next(
+            (
+                index
+                for index, key in enumerate(self._keys)
+                if hmac.compare_digest(hmac.digest(key, value, "sha256"), signature)
+            ),
+            None,
+        )
+        if signed_by is None:
+            raise InvalidToken("bad signature")
+        body, sep, timestamp_b64 = value.rpartition(b".")
+        if not sep:
+            raise InvalidToken("no timestamp")
+        try:
+            timestamp = bytes_to_int(base64_decode(timestamp_b64))
+        except Exception:
+            raise InvalidToken("timestamp not base64") from None
+        age = (time.time() if now is None else now) - timestamp
+        if age > max_age:
+            raise InvalidToken(f"expired ({int(age)} s old, max_age {max_age:g} s)")
+        if age < -60:
+            raise InvalidToken("timestamp in the future")
+        compressed = body.startswith(b".")
+        try:
+            payload = base64_decode(body[1:] if compressed else body)
+        except Exception:
+            raise InvalidToken("payload not base64") from None
+        if compressed:
+            decompressor = zlib.decompressobj()
+            try:
+                payload = decompressor.decompress(payload, _MAX_DECOMPRESSED)
+            except zlib.error:
+                raise InvalidToken("payload not zlib") from None
+            if decompressor.unconsumed_tail or not decompressor.eof:
+                raise InvalidToken("payload too large or truncated")
+        return payload, signed_by > 0

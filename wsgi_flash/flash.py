@@ -1,0 +1,529 @@
+"""Flash messages in a signed cookie
+==================================
+
+One-shot messages that survive a redirect, with Flask's
+``flash``/``get_flashed_messages`` semantics, for any WSGI app. The messages
+live in a cookie of their own, signed with itsdangerous's token format, so
+any worker process or machine that shares the secret key can read them.
+
+Per-request state lives in the environ under ``wsgi_flash.flash``; the
+middleware object holds only configuration, so it is thread-safe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import typing as t
+from collections.abc import Container
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from ._http import add_vary, cookie_value
+from ._logging import escape
+from ._signing import InvalidToken, TimedSigner
+from ._wsgi import get_environ
+from .exceptions import CookieTooLargeError, HeadersAlreadySentError, NotInstalledError
+
+if t.TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+logger = logging.getLogger("wsgi_flash.flash")
+
+#: The environ key holding the middleware, then the request's flash state.
+ENVIRON_KEY = "wsgi_flash.flash"
+
+Message = tuple[str, t.Any]
+
+_SALT = "wsgi_flash.flash"
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+# ASCII output: a lone surrogate in a message must not fail at start_response time.
+# Sorted keys: Flask's session JSON sorts them, so dict messages read back alike.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=True, allow_nan=False, sort_keys=True
+)
+_INSTALL_HINT = (
+    "wrap the app: app = FlashMiddleware(app, secret_key=...) "
+    "(Flask: app.wsgi_app = FlashMiddleware(app.wsgi_app, secret_key=...))"
+)
+
+
+class FlashMiddleware:
+    """Store flashed messages in a signed cookie and hand them to the next
+    request that reads them.
+
+    .. code-block:: python
+
+        from wsgi_flash import FlashMiddleware, flash, get_flashed_messages
+
+        def app(environ, start_response):
+            if environ["PATH_INFO"] == "/save":
+                flash(environ, "Saved.", "success")
+                start_response("303 See Other", [("Location", "/")])
+                return [b""]
+            messages = get_flashed_messages(environ, with_categories=True)
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [repr(messages).encode()]
+
+        app = FlashMiddleware(app, secret_key="a long random secret from your config")
+
+    :param app: the WSGI app to wrap.
+    :param secret_key: signs the cookie; at least 16 bytes. Generate one with
+        ``python -c 'import secrets; print(secrets.token_hex(32))'``.
+    :param fallback_secret_keys: older keys still accepted when reading, for
+        key rotation. A cookie read with one is re-signed with
+        ``secret_key`` the next time it is written.
+    :param cookie_name: the cookie's name.
+    :param max_age: seconds (or a :class:`~datetime.timedelta`) a cookie stays
+        valid after it was last written; older ones count as no messages.
+        Flask's session default, 31 days.
+    :param path: the cookie's Path attribute.
+    :param domain: the cookie's Domain attribute, None for host-only.
+    :param secure: the Secure attribute; None sets it when
+        ``wsgi.url_scheme`` is ``https``.
+    :param httponly: the HttpOnly attribute.
+    :param samesite: ``"Lax"``, ``"Strict"``, ``"None"`` (needs Secure) or
+        None to leave it out.
+    :param max_cookie_size: the longest ``Set-Cookie`` value ever emitted,
+        name and attributes included. Browsers silently drop cookies over
+        4096 bytes.
+    :param on_oversize: ``"drop_oldest"`` drops the oldest messages until the
+        cookie fits and logs a WARNING; ``"raise"`` makes the ``flash()``
+        call that overflows raise :class:`~wsgi_flash.exceptions.CookieTooLargeError`.
+    :param keep_filtered_out: when True, a read with ``category_filter``
+        consumes only the categories it returned; the others stay for a later
+        request. Flask (and the default) discards them.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        secret_key: str | bytes,
+        fallback_secret_keys: t.Sequence[str | bytes] = (),
+        cookie_name: str = "flash",
+        max_age: float | timedelta = timedelta(days=31),
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: t.Literal["Lax", "Strict", "None"] | None = "Lax",
+        max_cookie_size: int = 4093,
+        on_oversize: t.Literal["drop_oldest", "raise"] = "drop_oldest",
+        keep_filtered_out: bool = False,
+    ) -> None:
+        if not callable(app):
+            raise TypeError("app must be a WSGI callable; FlashMiddleware(app, secret_key=...)")
+        _check_key("secret_key", secret_key)
+        for key in _sequence("fallback_secret_keys", fallback_secret_keys):
+            _check_key("fallback_secret_keys", key)
+        if not cookie_name or not set(cookie_name) <= _TOKEN_CHARS:
+            raise ValueError(f"cookie_name must be a non-empty HTTP token, not {cookie_name!r}")
+        if isinstance(max_age, timedelta):
+            max_age = max_age.total_seconds()
+        if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not max_age > 0:
+            raise ValueError(f"max_age must be a positive number of seconds, not {max_age!r}")
+        for name, value in (("path", path), ("domain", domain)):
+            if value is not None and (not isinstance(value, str) or set(value) & set(";,\r\n\0 ")):
+                raise ValueError(
+                    f"{name} must be a cookie attribute value without ';', not {value!r}"
+                )
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/', not {path!r}")
+        if secure not in (None, True, False):
+            raise TypeError(f"secure must be True, False or None (automatic), not {secure!r}")
+        if samesite is not None:
+            if str(samesite).lower() not in _SAMESITE:
+                raise ValueError(
+                    f"samesite must be 'Lax', 'Strict', 'None' or None, not {samesite!r}"
+                )
+            samesite = t.cast(t.Literal["Lax", "Strict", "None"], _SAMESITE[samesite.lower()])
+            if samesite == "None" and secure is False:
+                raise ValueError("samesite='None' needs a Secure cookie; leave secure=None or True")
+        if type(max_cookie_size) is not int or max_cookie_size < 128:
+            raise ValueError(
+                f"max_cookie_size must be an int of at least 128, not {max_cookie_size!r}"
+            )
+        if on_oversize not in ("drop_oldest", "raise"):
+            raise ValueError(f"on_oversize must be 'drop_oldest' or 'raise', not {on_oversize!r}")
+
+        self.app = app
+        self.secret_key = secret_key
+        self.fallback_secret_keys = tuple(fallback_secret_keys)
+        self.cookie_name = cookie_name
+        self.max_age = float(max_age)
+        self.path = path
+        self.domain = domain
+        self.secure = secure
+        self.httponly = bool(httponly)
+        self.samesite = samesite
+        self.max_cookie_size = max_cookie_size
+        self.on_oversize = on_oversize
+        self.keep_filtered_out = bool(keep_filtered_out)
+
+        self._signer = TimedSigner(secret_key, self.fallback_secret_keys, _SALT)
+        self._cookie_marker = cookie_name + "="
+        self._headers_sent = _HeadersSent(self)
+        # Attribute strings, built once: [insecure, secure].
+        self._attributes = [self._format_attributes(s) for s in (False, True)]
+        expired = "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
+        self._deletions = [f"{cookie_name}={expired}{attrs}" for attrs in self._attributes]
+
+    def _format_attributes(self, secure: bool) -> str:
+        parts = [f"; Domain={self.domain}" if self.domain else ""]
+        if secure:
+            parts.append("; Secure")
+        if self.httponly:
+            parts.append("; HttpOnly")
+        parts.append(f"; Path={self.path}")
+        if self.samesite:
+            parts.append(f"; SameSite={self.samesite}")
+        return "".join(parts)
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        cookie_header = environ.get("HTTP_COOKIE")
+        if cookie_header and self._cookie_marker in cookie_header:
+            # Decode now, so a bad cookie is deleted even if nobody reads it.
+            environ[ENVIRON_KEY] = _FlashState(self, environ, cookie_header)
+        else:
+            # The state is made on first use; most requests never need one.
+            environ[ENVIRON_KEY] = self
+
+        def flash_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> t.Callable[[bytes], object]:
+            current = environ.get(ENVIRON_KEY)
+            if current is self:
+                environ[ENVIRON_KEY] = self._headers_sent
+            elif type(current) is _FlashState and current.middleware is self:
+                headers = current.finish(headers)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, flash_start_response)
+
+    def _set_cookie(self, messages: list[Message], secure: bool) -> str:
+        """The Set-Cookie value storing ``messages``, dropping the oldest
+        ones if it would not fit (or deleting the cookie if none fit)."""
+        header = self._cookie_for(messages, secure)
+        if len(header) <= self.max_cookie_size:
+            return header
+        # Find the fewest oldest messages to drop; sizes grow with the count.
+        low, high = 1, len(messages)
+        while low < high:
+            middle = (low + high) // 2
+            if len(self._cookie_for(messages[middle:], secure)) <= self.max_cookie_size:
+                high = middle
+            else:
+                low = middle + 1
+        logger.warning(
+            "flash cookie would exceed max_cookie_size=%d bytes: dropped the %d oldest of %d"
+            " message(s)",
+            self.max_cookie_size,
+            low,
+            len(messages),
+        )
+        kept = messages[low:]
+        return self._cookie_for(kept, secure) if kept else self._deletions[secure]
+
+    def _cookie_for(self, messages: list[Message], secure: bool) -> str:
+        return f"{self.cookie_name}={self._signer.sign(_dump(messages))}{self._attributes[secure]}"
+
+    def _load(self, cookie_header: str, environ: WSGIEnvironment) -> tuple[list[Message], bool]:
+        """The messages in the request's cookie and whether it was invalid."""
+        value = cookie_value(cookie_header, self.cookie_name)
+        if value is None:
+            return [], False
+        try:
+            payload, _fallback = self._signer.unsign(value, self.max_age)
+            return _parse(payload), False
+        except InvalidToken as error:
+            logger.warning(
+                "discarded an invalid flash cookie from %s (%s); treating it as no messages",
+                escape(environ.get("REMOTE_ADDR", "-")),
+                error.reason,
+            )
+            return [], True
+
+
+class _HeadersSent:
+    """Marks, without a state object, that start_response has run."""
+
+    __slots__ = ("middleware",)
+
+    def __init__(self, middleware: FlashMiddleware) -> None:
+        self.middleware = middleware
+
+
+class _FlashState:
+    """One request's messages. ``snapshot`` is what the first read took;
+    ``stored`` is what will be written back (before the first read: the
+    cookie's messages plus new flashes; after it: only later flashes)."""
+
+    __slots__ = (
+        "accessed",
+        "environ",
+        "filters",
+        "headers_sent",
+        "invalid",
+        "loaded",
+        "middleware",
+        "snapshot",
+        "stored",
+    )
+
+    def __init__(
+        self, middleware: FlashMiddleware, environ: WSGIEnvironment, cookie_header: str | None
+    ) -> None:
+        self.middleware = middleware
+        self.environ = environ
+        if cookie_header:
+            self.loaded, self.invalid = middleware._load(cookie_header, environ)
+        else:
+            self.loaded, self.invalid = [], False
+        self.stored: list[Message] = list(self.loaded)
+        self.snapshot: list[Message] | None = None
+        # Category filters of the reads so far; None once a read took all.
+        self.filters: list[t.Container[str]] | None = []
+        self.accessed = False
+        self.headers_sent = False
+
+    def to_store(self) -> list[Message]:
+        if self.snapshot is None:
+            return self.stored
+        filters = self.filters
+        if not self.middleware.keep_filtered_out or filters is None:
+            return self.stored
+        kept = [m for m in self.snapshot if not any(m[0] in f for f in filters)]
+        return kept + self.stored
+
+    def finish(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Add Set-Cookie and Vary to the app's headers as needed."""
+        self.headers_sent = True
+        messages = self.to_store()
+        changed = self.invalid or messages != self.loaded
+        if not (changed or self.accessed):
+            return headers
+        headers = list(headers)
+        add_vary(headers, "Cookie")
+        if changed:
+            middleware = self.middleware
+            secure = middleware.secure
+            if secure is None:
+                secure = self.environ.get("wsgi.url_scheme") == "https"
+            if messages:
+                headers.append(("Set-Cookie", middleware._set_cookie(messages, secure)))
+            elif self.loaded or self.invalid:
+                headers.append(("Set-Cookie", middleware._deletions[secure]))
+        return headers
+
+
+def _state(environ_or_request: t.Any, function_name: str) -> _FlashState:
+    environ = get_environ(environ_or_request, function_name)
+    current = environ.get(ENVIRON_KEY)
+    if type(current) is _FlashState:
+        return current
+    if isinstance(current, (FlashMiddleware, _HeadersSent)):
+        middleware = current if isinstance(current, FlashMiddleware) else current.middleware
+        state = _FlashState(middleware, environ, None)
+        state.headers_sent = current is not middleware
+        environ[ENVIRON_KEY] = state
+        return state
+    raise NotInstalledError(
+        f"{function_name}() found no FlashMiddleware for this request; {_INSTALL_HINT}"
+    )
+
+
+def flash(environ_or_request: t.Any, message: t.Any, category: str = "message") -> None:
+    """Flash ``message`` to the next request that reads messages, like
+    Flask's :func:`flask.flash`.
+
+    :param environ_or_request: the WSGI environ or a request object carrying
+        it (``.environ`` or ``.env``).
+    :param message: a str, :class:`~markupsafe.Markup` (anything with
+        ``__html__`` comes back as Markup) or a JSON value (dict with str
+        keys, list, str, int, finite float, bool, None).
+    :param category: a str such as ``"message"``, ``"error"``, ``"info"``.
+    :raises TypeError: the message or category cannot be stored.
+    :raises HeadersAlreadySentError: the response headers already went out
+        (inside a streamed body), so the message could not be stored.
+    """
+    state = _state(environ_or_request, "flash")
+    if type(category) is not str:
+        raise TypeError(f"flash() category must be a str, not {type(category).__name__}")
+    if type(message) is not str:
+        message = _storable(message)
+    if state.headers_sent:
+        raise HeadersAlreadySentError(
+            "flash() was called after the response headers were sent, so the message cannot be"
+            " stored; flash before calling start_response (not from inside a streamed body)"
+        )
+    state.accessed = True
+    state.stored.append((category, message))
+    middleware = state.middleware
+    if middleware.on_oversize == "raise":
+        size = len(middleware._cookie_for(state.to_store(), True))
+        if size > middleware.max_cookie_size:
+            state.stored.pop()
+            raise CookieTooLargeError(
+                f"flash() would make the flash cookie {size} bytes, over max_cookie_size="
+                f"{middleware.max_cookie_size}; flash less, or read pending messages first"
+            )
+
+
+def get_flashed_messages(
+    environ_or_request: t.Any,
+    with_categories: bool = False,
+    category_filter: t.Iterable[str] = (),
+) -> list[t.Any]:
+    """Return the flashed messages and remove them from the cookie, like
+    Flask's :func:`flask.get_flashed_messages`.
+
+    The first call in a request takes every stored message (also those a
+    ``category_filter`` leaves out, unless the middleware has
+    ``keep_filtered_out=True``); later calls in the same request return from
+    that snapshot, and messages flashed after it go to the next request.
+    Called after ``start_response``, the messages are returned but stay
+    stored (the cookie can no longer change), so they show again.
+
+    :param with_categories: return ``(category, message)`` tuples.
+    :param category_filter: only return messages of these categories.
+    """
+    state = _state(environ_or_request, "get_flashed_messages")
+    if category_filter and not isinstance(category_filter, (str, Container)):
+        category_filter = tuple(category_filter)  # a generator would be used up by one test
+    state.accessed = True
+    flashes = state.snapshot
+    if flashes is None:
+        flashes = state.snapshot = state.stored
+        state.stored = []
+        if state.headers_sent and flashes:
+            logger.warning(
+                "get_flashed_messages() was called after start_response: the %d message(s) it"
+                " returned stay in the cookie and will show again; read them before start_response",
+                len(flashes),
+            )
+    if state.filters is not None:
+        if category_filter:
+            state.filters.append(category_filter)  # type: ignore[arg-type]
+        else:
+            state.filters = None
+    return _select(flashes, with_categories, category_filter)
+
+
+def peek_flashed_messages(
+    environ_or_request: t.Any,
+    with_categories: bool = False,
+    category_filter: t.Iterable[str] = (),
+) -> list[t.Any]:
+    """Return what :func:`get_flashed_messages` would return now, without
+    consuming anything.
+
+    .. versionadded:: 0.1
+    """
+    state = _state(environ_or_request, "peek_flashed_messages")
+    state.accessed = True
+    flashes = state.snapshot if state.snapshot is not None else state.stored
+    return _select(flashes, with_categories, category_filter)
+
+
+def _select(
+    flashes: list[Message], with_categories: bool, category_filter: t.Iterable[str]
+) -> list[t.Any]:
+    # ``f[0] in category_filter`` exactly as Flask does it, quirks included.
+    if category_filter:
+        flashes = [f for f in flashes if f[0] in category_filter]
+    if not with_categories:
+        return [f[1] for f in flashes]
+    return list(flashes)
+
+
+def _storable(message: t.Any) -> t.Any:
+    html = getattr(message, "__html__", None)
+    if html is not None:
+        return message if type(message) is Markup else Markup(html())
+    if isinstance(message, str):
+        return str(message)
+    problem = _json_problem(message)
+    if problem:
+        raise TypeError(
+            f"flash() can store str, Markup and JSON values (dict with str keys, list, str, int,"
+            f" finite float, bool, None), not {problem}"
+        )
+    return message
+
+
+def _json_problem(value: t.Any, depth: int = 0) -> str | None:
+    kind = type(value)
+    if kind in (str, int, bool) or value is None:
+        return None
+    if kind is float:
+        return None if math.isfinite(value) else f"the float {value!r}"
+    if depth > 32:
+        return "a value nested over 32 levels deep"
+    if kind is list:
+        for item in value:
+            problem = _json_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return f"a dict key of type {type(key).__name__}"
+            problem = _json_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    return f"a {kind.__name__}" + (" (use a list)" if kind is tuple else "")
+
+
+def _dump(messages: list[Message]) -> bytes:
+    return _ENCODER.encode(
+        [[c, str(m), 1] if type(m) is Markup else [c, m] for c, m in messages]
+    ).encode("utf-8")
+
+
+def _parse(payload: bytes) -> list[Message]:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise InvalidToken("payload not JSON") from None
+    if type(data) is not list:
+        raise InvalidToken("payload of the wrong shape")
+    messages: list[Message] = []
+    for entry in data:
+        if type(entry) is not list or type(entry[0] if entry else None) is not str:
+            raise InvalidToken("payload of the wrong shape")
+        if len(entry) == 2:
+            messages.append((entry[0], entry[1]))
+        elif len(entry) == 3 and entry[2] == 1 and type(entry[1]) is str:
+            messages.append((entry[0], Markup(entry[1])))
+        else:
+            raise InvalidToken("payload of the wrong shape")
+    return messages
+
+
+def _sequence(name: str, value: t.Any) -> t.Sequence[t.Any]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list or tuple of keys, not {type(value).__name__}")
+    return value
+
+
+def _check_key(name: str, key: t.Any) -> None:
+    if not isinstance(key, (str, bytes)):
+        raise TypeError(f"{name} must be str or bytes, not {type(key).__name__}")
+    if len(key.encode("utf-8") if isinstance(key, str) else key) < 16:
+        raise ValueError(
+            f"{name} must be at least 16 bytes; generate one with"
+            " python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
