@@ -1,0 +1,29 @@
+"""The reStructuredText files parse without warnings, so they render on
+PyPI and GitHub as written."""
+
+from __future__ import annotations
+
+import pathlib
+
+import docutils.core
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = sorted(
+    [p for p in ROOT.glob("*.rst")] + [p for p in (ROOT / "benchmarks").glob("*.rst")],
+    key=lambda p: p.name,
+)
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in DOCS])
+def test_renders_without_warnings(path: pathlib.Path) -> None:
+    docutils.core.publish_doctree(
+        path.read_text(encoding="utf-8"),
+        source_path=str(path),
+        settings_overrides={"report_level": 2, "halt_level": 2, "warning_stream": False},
+    )
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = (ROOT / "README.rst").read_text(encoding="utf-8")[:1200]
+    assert "make demo" in head and "make test" in head
