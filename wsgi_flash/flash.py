@@ -48,6 +48,7 @@ _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=True, allow_nan=False, sort_keys=True
 )
+_DECODER = json.JSONDecoder()
 _INSTALL_HINT = (
     "wrap the app: app = FlashMiddleware(app, secret_key=...) "
     "(Flask: app.wsgi_app = FlashMiddleware(app.wsgi_app, secret_key=...))"
@@ -495,7 +496,7 @@ def _dump(messages: list[Message]) -> bytes:
 
 def _parse(payload: bytes) -> list[Message]:
     try:
-        data = json.loads(payload)
+        data = _DECODER.decode(payload.decode("utf-8"))
     except ValueError:
         raise InvalidToken("payload not JSON") from None
     if type(data) is not list:
