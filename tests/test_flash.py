@@ -10,7 +10,7 @@ from wsgiref.validate import validator
 
 import pytest
 import webob
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
@@ -448,8 +448,16 @@ def test_bad_cookie_is_deleted_even_when_nobody_reads() -> None:
 
 
 def test_expired_cookie_is_no_messages(caplog: pytest.LogCaptureFixture) -> None:
-    stale = reference_serializer(SECRET)
-    stale.default_signer.get_timestamp = lambda self=None: int(time.time()) - 3600  # type: ignore[method-assign]
+    class HourOldSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 3600
+
+    stale = URLSafeTimedSerializer(
+        SECRET,
+        salt="wsgi_flash.flash",
+        signer=HourOldSigner,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    )
     token = stale.dumps([["message", "old news"]])
     client = make(max_age=60)
     client.set_cookie("flash", token)
