@@ -1,0 +1,114 @@
+"""Request hooks: RequestHooks against the idioms people write by hand.
+
+Every case wraps the same bare app and does the same work per request:
+three before hooks that return nothing and three after hooks that each add
+one response header.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from harness import Bench, make_environ
+
+GROUP = "hooks"
+GOAL_ADDED_US = 4.0
+GOAL_RATIO = 5.0
+
+_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "13")]
+
+
+def bare_app(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> list[bytes]:
+    start_response("200 OK", list(_HEADERS))
+    return [b"Hello, world!"]
+
+
+def _before(request: t.Any) -> None:
+    return None
+
+
+def _adder(name: str) -> t.Callable[[t.Any, t.Any], t.Any]:
+    def after(request: t.Any, response: t.Any) -> t.Any:
+        response.headers.add(name, "1")
+        return response
+
+    return after
+
+
+def ours() -> t.Callable[..., t.Any]:
+    from wsgi_flash.hooks import RequestHooks
+
+    hooks = RequestHooks(bare_app)
+    for _ in range(3):
+        hooks.before_request(_before)
+    for index in range(3):
+        hooks.after_request(_adder(f"X-Hook-{index}"))
+    return hooks
+
+
+def webob_idiom() -> t.Callable[..., t.Any]:
+    import webob.dec
+
+    @webob.dec.wsgify.middleware
+    def middleware(request: t.Any, app: t.Any) -> t.Any:
+        for _ in range(3):
+            _before(request)
+        response = request.get_response(app)
+        for index in range(3):
+            response.headers.add(f"X-Hook-{index}", "1")
+        return response
+
+    return middleware(bare_app)  # type: ignore[no-any-return]
+
+
+def werkzeug_idiom() -> t.Callable[..., t.Any]:
+    from werkzeug.wrappers import Request, Response
+
+    def middleware(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> t.Any:
+        request = Request(environ)
+        for _ in range(3):
+            _before(request)
+        response = Response.from_app(bare_app, environ)
+        for index in range(3):
+            response.headers.add(f"X-Hook-{index}", "1")
+        return response(environ, start_response)
+
+    return middleware
+
+
+def hand_written() -> t.Callable[..., t.Any]:
+    def middleware(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> t.Any:
+        def add_headers(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> t.Any:
+            headers = [*headers, ("X-Hook-0", "1"), ("X-Hook-1", "1"), ("X-Hook-2", "1")]
+            return start_response(status, headers, exc_info)
+
+        return bare_app(environ, add_headers)
+
+    return middleware
+
+
+def run(bench: Bench) -> None:
+    environ = make_environ("/")
+    bare = bench.time(bare_app, environ)
+    bench.row(GROUP, "bare app", bare)
+    hand = bench.time(hand_written(), environ)
+    bench.row(GROUP, "hand-written start_response wrapper", hand, added=hand - bare)
+    webob_us = bench.time(webob_idiom(), environ)
+    webob_added = webob_us - bare
+    bench.row(GROUP, "WebOb wsgify.middleware", webob_us, added=webob_added)
+    werkzeug_us = bench.time(werkzeug_idiom(), environ)
+    bench.row(GROUP, "Werkzeug Request + Response.from_app", werkzeug_us, added=werkzeug_us - bare)
+    us = bench.time(ours(), environ)
+    added = us - bare
+    ratio = webob_added / added if added > 0 else float("inf")
+    bench.row(
+        GROUP,
+        "RequestHooks, 3 before + 3 after",
+        us,
+        added=added,
+        compare=f"1/{ratio:.1f} of WebOb's added",
+        goal=f"<= {GOAL_ADDED_US:g} µs and <= 1/{GOAL_RATIO:g} of WebOb's",
+        ok=added <= GOAL_ADDED_US and ratio >= GOAL_RATIO,
+    )

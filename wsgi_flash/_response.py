@@ -1,0 +1,351 @@
+"""Request and response objects for :mod:`wsgi_flash.hooks`
+=========================================================
+
+A *flavour* knows one library's request and response classes (Werkzeug's
+or WebOb's): how to build a request cheaply, how to show the wrapped app's
+``start_response`` call to after hooks as a real response object without
+reading the body, and how to turn a hook's return value into a response
+the way Flask's ``make_response`` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import typing as t
+from collections.abc import Iterator
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Attributes Werkzeug's Request.__init__ computes eagerly (server address,
+# decoded paths, a headers view): about 2.5 µs that most hooks never need.
+_EAGER_ATTRIBUTES = frozenset(
+    ("method", "scheme", "server", "root_path", "path", "query_string", "headers", "remote_addr")
+)
+
+
+class LazyRequest(Request):
+    """A Werkzeug :class:`~werkzeug.wrappers.Request` whose parsed attributes
+    are computed on first use, by a real ``Request`` over the same environ,
+    so their values are exactly Werkzeug's."""
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self.environ = environ
+        self.shallow = False
+        environ["werkzeug.request"] = self
+
+    def __getattr__(self, name: str) -> t.Any:
+        # Only reached when normal lookup fails, so assigned values win.
+        if name not in _EAGER_ATTRIBUTES:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        parsed = Request(self.environ, populate_request=False).__dict__
+        for key in _EAGER_ATTRIBUTES:
+            self.__dict__.setdefault(key, parsed[key])
+        return self.__dict__[name]
+
+
+class Capture:
+    """Stands in for the server's ``start_response`` while the wrapped app
+    runs, so after hooks can see and change status and headers before they
+    are sent. Once :meth:`send` has passed them on, later calls (an app
+    reporting an error with ``exc_info`` while streaming) go to the server.
+
+    It is also the app's body as one iterable: chunks already taken from
+    the app (``write()`` calls, a first chunk pulled to get the headers)
+    come first, and :meth:`close` closes the app's iterable exactly once,
+    whoever calls it (Werkzeug registers it again when a hook reads the
+    body). Fields default on the class so a request only pays for what it
+    sets.
+    """
+
+    status: str | None = None
+    headers: list[tuple[str, str]] = []  # noqa: RUF012 - replaced, never mutated
+    exc_info: t.Any = None
+    written: list[bytes] | None = None
+    sent: StartResponse | None = None
+    write_to: t.Callable[[bytes], object] | None = None
+    #: The app's iterable once it returned one (None before, or if it raised).
+    app_iter: t.Iterable[bytes] | None = None
+    closed = False
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Callable[[bytes], object]:
+        if exc_info is not None:
+            if self.sent is not None:
+                return self.sent(status, headers, exc_info)
+        elif self.status is not None:
+            raise RuntimeError(
+                "start_response() was called a second time without exc_info (PEP 3333)"
+            )
+        self.status = status
+        self.headers = headers
+        self.exc_info = exc_info
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        if self.write_to is not None:
+            self.write_to(data)
+        elif self.sent is None:
+            if self.written is None:
+                self.written = []
+            self.written.append(data)
+        # After a hook replaced the body, late write() data has nowhere to go.
+
+    def run(self, app: WSGIApplication, environ: WSGIEnvironment) -> None:
+        """Call ``app``; if it defers ``start_response`` to its first chunk
+        (a generator app), pull that chunk now, as Werkzeug's ``run_wsgi_app``
+        does, so the headers are known before any hook runs."""
+        app_iter = app(environ, self.start_response)
+        if self.status is None:
+            if self.written is None:
+                self.written = []
+            try:
+                for chunk in app_iter:
+                    self.written.append(chunk)
+                    if self.status is not None:
+                        break
+            except BaseException:
+                _close(app_iter)
+                raise
+            if self.status is None:
+                _close(app_iter)
+                raise RuntimeError(f"WSGI app {app!r} returned without calling start_response()")
+        self.app_iter = app_iter
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        if self.written:
+            return itertools.chain(self.written, self.app_iter or ())
+        return iter(self.app_iter or ())
+
+    def close(self) -> None:
+        """Close the app's iterable, once."""
+        if not self.closed:
+            self.closed = True
+            _close(self.app_iter)
+
+    def send(self, start_response: StartResponse, status: str, headers: list[t.Any]) -> None:
+        self.sent = start_response
+        if self.exc_info is None:
+            self.write_to = start_response(status, headers)
+        else:
+            self.write_to = start_response(status, headers, self.exc_info)
+
+    def server_iterable(self) -> t.Iterable[bytes]:
+        """The app's own iterable when nothing was taken from it, so
+        ``wsgi.file_wrapper`` and ``close()`` pass through untouched."""
+        if self.written:
+            return self
+        return self.app_iter  # type: ignore[return-value]
+
+
+def _close(iterable: object) -> None:
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        close()
+
+
+def hook_name(hook: object) -> str:
+    module = getattr(hook, "__module__", None)
+    name = getattr(hook, "__qualname__", None) or repr(hook)
+    return f"{module}.{name}" if module else name
+
+
+def _invalid(hook: object, rv: object, detail: str = "") -> TypeError:
+    return TypeError(
+        f"{hook_name(hook)} did not return a valid response{detail}. Return a str, bytes,"
+        " dict or list (JSON), a (body, status), (body, headers) or (body, status, headers)"
+        f" tuple, a response object or a WSGI callable, not {type(rv).__name__}."
+    )
+
+
+# Werkzeug's parse of each status line seen, which is costly next to the rest.
+_STATUSES: dict[str, tuple[str, int]] = {}
+
+
+class Flavour:
+    """The Werkzeug flavour; :class:`WebObFlavour` overrides what differs."""
+
+    response_class: t.Any = Response
+    http_exceptions: tuple[type[BaseException], ...] = (HTTPException,)
+
+    def __init__(self, request_class: t.Any) -> None:
+        self.request_class = LazyRequest if request_class is Request else request_class
+
+    def passthrough(self, capture: Capture) -> t.Any:
+        """A Response over the captured status, headers and body: the
+        header list is copied (apps often pass a constant), the body is
+        not read."""
+        response = Response.__new__(Response)
+        headers = Headers.__new__(Headers)
+        headers._list = list(capture.headers)
+        response.headers = headers
+        status: str = capture.status  # type: ignore[assignment]
+        try:
+            response._status, response._status_code = _STATUSES[status]
+        except KeyError:
+            response.status = status
+            if len(_STATUSES) < 512:
+                _STATUSES[status] = response._status, response._status_code
+        response.response = capture
+        response.direct_passthrough = False
+        response._on_close = []
+        return response
+
+    def send_untouched(
+        self, response: t.Any, capture: Capture, start_response: StartResponse
+    ) -> list[t.Callable[[], object]] | None:
+        """Send the passthrough response's status and headers unless a hook
+        replaced its body; returns the callbacks still to run on close (a
+        list the caller must not change)."""
+        if response.response is not capture:
+            return None
+        headers = response.headers
+        # Our own Headers object's list is already the WSGI list.
+        wsgi_headers = headers._list if type(headers) is Headers else headers.to_wsgi_list()
+        capture.send(start_response, response._status, wsgi_headers)
+        return response._on_close  # type: ignore[no-any-return]
+
+    def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
+        # Flask's default mimetype, unless the hook gave a Content-Type.
+        typed = headers is not None and "content-type" in Headers(headers)
+        return Response(
+            body, status=status, headers=headers, mimetype=None if typed else "text/html"
+        )
+
+    def make_json(self, data: t.Any) -> t.Any:
+        return Response(_dumps(data), mimetype="application/json")
+
+    def make_from_app(self, app: t.Any, environ: WSGIEnvironment) -> t.Any:
+        capture = Capture()
+        capture.run(app, environ)
+        return self.passthrough(capture)
+
+    def set_status(self, response: t.Any, status: t.Any) -> None:
+        if isinstance(status, (str, bytes, bytearray)):
+            response.status = status
+        else:
+            response.status_code = status
+
+    def update_headers(self, response: t.Any, headers: t.Any) -> None:
+        response.headers.update(headers)
+
+    def make_response(self, rv: t.Any, environ: WSGIEnvironment, hook: object) -> t.Any:
+        """Flask's ``make_response`` rules, naming ``hook`` in errors."""
+        if isinstance(rv, self.response_class):
+            return rv
+        status = headers = None
+        if isinstance(rv, tuple):
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise _invalid(hook, rv, " (a tuple must have 2 or 3 items)")
+        if rv is None:
+            raise _invalid(hook, rv)
+        if isinstance(rv, self.response_class):
+            response = rv
+        elif isinstance(rv, (str, bytes, bytearray, Iterator)):
+            return self.make_body(rv, status, headers)
+        elif isinstance(rv, (dict, list)):
+            response = self.make_json(rv)
+        elif callable(rv):
+            response = self.make_from_app(rv, environ)
+        else:
+            raise _invalid(hook, rv)
+        if status is not None:
+            self.set_status(response, status)
+        if headers:
+            self.update_headers(response, headers)
+        return response
+
+
+def _dumps(data: t.Any) -> str:
+    # Flask's DefaultJSONProvider outside debug mode.
+    return json.dumps(data, ensure_ascii=True, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+class WebObFlavour(Flavour):
+    """WebOb's request and response classes (``request_class=webob.Request``)."""
+
+    def __init__(self, request_class: t.Any) -> None:
+        webob_exc = importlib.import_module("webob.exc")
+        self.request_class = request_class
+        self.response_class = request_class.ResponseClass
+        self.http_exceptions = (HTTPException, webob_exc.HTTPException)
+
+    def passthrough(self, capture: Capture) -> t.Any:
+        return self.response_class(
+            status=capture.status, headerlist=list(capture.headers), app_iter=capture
+        )
+
+    def send_untouched(
+        self, response: t.Any, capture: Capture, start_response: StartResponse
+    ) -> list[t.Callable[[], object]] | None:
+        if response.app_iter is not capture or response.conditional_response:
+            return None
+        capture.send(start_response, response.status, list(response.headerlist))
+        return []
+
+    def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
+        response = self.response_class(status=status)
+        if isinstance(body, str):
+            response.text = body
+        elif isinstance(body, (bytes, bytearray)):
+            response.body = bytes(body)
+        else:
+            response.app_iter = (c.encode() if isinstance(c, str) else c for c in body)
+            del response.content_length
+        if headers:
+            items = headers.items() if hasattr(headers, "items") else headers
+            for key, value in items:
+                response.headers.add(key, value)
+        return response
+
+    def make_json(self, data: t.Any) -> t.Any:
+        return self.response_class(
+            body=_dumps(data).encode(), content_type="application/json", charset=None
+        )
+
+    def set_status(self, response: t.Any, status: t.Any) -> None:
+        if isinstance(status, (bytes, bytearray)):
+            status = status.decode("latin-1")
+        if isinstance(status, str):
+            response.status = status
+        else:
+            response.status_code = status
+
+    def update_headers(self, response: t.Any, headers: t.Any) -> None:
+        items = list(headers.items() if hasattr(headers, "items") else headers)
+        for key in {key.lower() for key, _ in items}:
+            response.headers.pop(key, None)
+        for key, value in items:
+            response.headers.add(key, value)
+
+
+def flavour_for(request_class: t.Any) -> Flavour:
+    """The flavour of ``request_class``; TypeError for anything else."""
+    if isinstance(request_class, type) and issubclass(request_class, Request):
+        return Flavour(request_class)
+    if isinstance(request_class, type):
+        try:
+            webob = importlib.import_module("webob")
+        except ImportError:
+            pass
+        else:
+            if issubclass(request_class, webob.BaseRequest):
+                return WebObFlavour(request_class)
+    raise TypeError(
+        "request_class must be werkzeug.wrappers.Request, webob.Request or a subclass of"
+        f" either, not {request_class!r}"
+    )
