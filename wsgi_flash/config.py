@@ -1,0 +1,375 @@
+"""One configuration for the whole stack
+=======================================
+
+A :class:`Config` holds the options of the four middlewares, in sections
+named after them, gathered from a TOML file, ``WSGI_FLASH_*`` environment
+variables and keyword arguments (later sources win). It checks every key
+against the middleware's own keyword options, converts text values (from the
+environment or a PasteDeploy ``.ini``) by the option's type, and builds each
+middleware once up front so a mistake fails at start-up with the key and
+where it came from. Secret keys are never printed.
+
+.. code-block:: toml
+
+    # wsgi_flash.toml
+    secret_key = "..."            # turns the flash middleware on
+
+    [proxy]                       # ProxyFix
+    x_for = 1
+    trusted_proxies = ["10.0.0.0/8"]
+
+    [malformed]                   # MalformedRequestLogger
+    reject = ["uri.percent_encoding"]
+
+    [hooks]                       # RequestHooks around the app
+    propagate_exceptions = false
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import re
+import typing as t
+from dataclasses import dataclass, field
+
+from .exceptions import WsgiFlashError
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+#: Sections, outermost middleware first: the order :meth:`Config.wrap` uses.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "proxy": ("wsgi_flash.proxy_fix", "ProxyFix"),
+    "malformed": ("wsgi_flash.malformed", "MalformedRequestLogger"),
+    "flash": ("wsgi_flash.flash", "FlashMiddleware"),
+    "hooks": ("wsgi_flash.hooks", "RequestHooks"),
+}
+#: Keys allowed at the top level, and the section option each one sets.
+TOP_LEVEL = {"secret_key": "flash", "fallback_secret_keys": "flash"}
+SECRET_OPTIONS = frozenset({"secret_key", "fallback_secret_keys"})
+ENV_PREFIX = "WSGI_FLASH_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(WsgiFlashError, ValueError):
+    """The configuration has an unknown key, a wrong type or value, or a
+    missing secret; the message names the key and where it came from."""
+
+
+def middleware_class(section: str) -> type[t.Any]:
+    """The middleware class configured by ``section``."""
+    module, name = SECTIONS[section]
+    return t.cast("type[t.Any]", getattr(importlib.import_module(module), name))
+
+
+def options_of(section: str) -> dict[str, inspect.Parameter]:
+    """The options a section accepts: the middleware's parameters after
+    ``app``, plus ``enabled``."""
+    parameters = list(inspect.signature(middleware_class(section)).parameters.values())
+    return {p.name: p for p in parameters[1:] if p.kind is not p.VAR_KEYWORD}
+
+
+@dataclass
+class Config:
+    """Options per section and where each came from.
+
+    .. code-block:: python
+
+        from wsgi_flash.config import Config
+
+        config = Config.load("wsgi_flash.toml", environ=os.environ, proxy={"x_for": 2})
+        application = config.wrap(application)
+
+    :param sections: section name to its options, as given.
+    :param origins: ``(section, key)`` to the file, variable or argument
+        that set it, for error messages.
+    """
+
+    sections: dict[str, dict[str, t.Any]] = field(default_factory=dict)
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        file: str | os.PathLike[str] | None = None,
+        *,
+        environ: t.Mapping[str, str] | None = None,
+        **overrides: t.Any,
+    ) -> Config:
+        """Read ``file`` (TOML), then ``WSGI_FLASH_*`` variables of
+        ``environ`` (``WSGI_FLASH_CONFIG`` names a file when ``file`` is
+        None), then ``overrides`` (``secret_key=...``, ``proxy={...}``, ...),
+        each overriding the one before, and validate the result."""
+        config = cls()
+        if file is None and environ is not None and environ.get(ENV_PREFIX + "CONFIG"):
+            file = environ[ENV_PREFIX + "CONFIG"]
+        if file is not None:
+            config._merge_file(os.fspath(file))
+        if environ is not None:
+            config._merge_environ(environ)
+        config.merge(overrides, "keyword argument", text=False)
+        config.validate()
+        return config
+
+    def _merge_file(self, path: str) -> None:
+        try:
+            import tomllib
+        except ImportError:  # Python < 3.11
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+        try:
+            with open(path, "rb") as stream:
+                data = tomllib.load(stream)
+        except OSError as error:
+            raise ConfigError(
+                f"{path}: cannot read the configuration file: {error.strerror}"
+            ) from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        self.merge(data, path, text=False)
+
+    def _merge_environ(self, environ: t.Mapping[str, str]) -> None:
+        values: dict[str, t.Any] = {}
+        for name, value in environ.items():
+            if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+                continue
+            key = name[len(ENV_PREFIX) :].lower()
+            if key in TOP_LEVEL:
+                values[key] = value
+                continue
+            section, _, option = key.partition("_")
+            if section not in SECTIONS or not option:
+                raise ConfigError(
+                    f"environment variable {name}: unknown; use {ENV_PREFIX}SECRET_KEY,"
+                    f" {ENV_PREFIX}FALLBACK_SECRET_KEYS or {ENV_PREFIX}<SECTION>_<OPTION> with a"
+                    f" section of {', '.join(s.upper() for s in SECTIONS)}"
+                )
+            values.setdefault(section, {})[option] = value
+            self.origins[(section, option)] = f"environment variable {name}"
+        for key in TOP_LEVEL:
+            if key in values:
+                self.origins[(TOP_LEVEL[key], key)] = (
+                    f"environment variable {ENV_PREFIX}{key.upper()}"
+                )
+        self.merge(values, "environment", text=True)
+
+    def merge(self, data: t.Mapping[str, t.Any], origin: str, *, text: bool) -> None:
+        """Merge ``data`` (top-level keys and section tables); ``text``
+        values are converted by each option's type."""
+        for key, value in data.items():
+            if key in TOP_LEVEL:
+                section, items = TOP_LEVEL[key], {key: value}
+            elif key in SECTIONS:
+                section = key
+                if value is True or value is False:
+                    items = {"enabled": value}
+                elif isinstance(value, t.Mapping):
+                    items = dict(value)
+                else:
+                    raise ConfigError(f"{origin}: {key} must be a table of options, not {value!r}")
+            else:
+                raise ConfigError(
+                    f"{origin}: unknown key {key!r}; expected {', '.join(TOP_LEVEL)} or a section:"
+                    f" {', '.join(SECTIONS)}"
+                )
+            target = self.sections.setdefault(section, {})
+            known = options_of(section)
+            for option, raw in items.items():
+                where = self.origins.get((section, option)) if text else origin
+                where = where or origin
+                if option != "enabled" and (option not in known or option == "app"):
+                    raise ConfigError(
+                        f"{where}: unknown key {section}.{option}; {section} takes"
+                        f" {', '.join(sorted([*known, 'enabled']))}"
+                    )
+                annotation = "bool" if option == "enabled" else str(known[option].annotation)
+                try:
+                    target[option] = convert(raw, annotation, text=text)
+                except ValueError as error:
+                    shown = "<hidden>" if option in SECRET_OPTIONS else repr(raw)
+                    raise ConfigError(f"{where}: {section}.{option} = {shown}: {error}") from None
+                self.origins[(section, option)] = where
+
+    def enabled(self, section: str) -> bool:
+        """Flash is on when a secret key is set; the others when their
+        section is present; ``enabled = false`` turns any of them off."""
+        options = self.sections.get(section)
+        if options is None:
+            return False
+        if "enabled" in options:
+            return bool(options["enabled"])
+        return section != "flash" or "secret_key" in options
+
+    def options(self, section: str) -> dict[str, t.Any]:
+        """The keyword arguments for the section's middleware."""
+        return {k: v for k, v in self.sections.get(section, {}).items() if k != "enabled"}
+
+    def validate(self) -> None:
+        """Build every enabled middleware around a placeholder app, so a bad
+        value fails now; raises :class:`ConfigError`."""
+        flash_options = self.sections.get("flash", {})
+        if (
+            flash_options
+            and flash_options.get("enabled", True)
+            and "secret_key" not in flash_options
+        ):
+            raise ConfigError(
+                f"{self._where('flash')}: flash is configured but has no secret_key; set"
+                f" {ENV_PREFIX}SECRET_KEY or secret_key at the top of the configuration file"
+            )
+        for section in SECTIONS:
+            if self.enabled(section):
+                self._build(section, _placeholder_app)
+
+    def _where(self, section: str, option: str | None = None) -> str:
+        if option is not None and (section, option) in self.origins:
+            return self.origins[(section, option)]
+        places = sorted({v for (s, _), v in self.origins.items() if s == section})
+        return ", ".join(places) or "configuration"
+
+    def _build(self, section: str, app: WSGIApplication) -> WSGIApplication:
+        options = self.options(section)
+        try:
+            return t.cast("WSGIApplication", middleware_class(section)(app, **options))
+        except (TypeError, ValueError) as error:
+            message = str(error)
+            named = [o for o in options if re.search(rf"\b{re.escape(o)}\b", message)]
+            where = self._where(section, named[0] if named else None)
+            raise ConfigError(f"{where}: [{section}] {message}") from None
+
+    def wrap(self, app: WSGIApplication) -> WSGIApplication:
+        """Wrap ``app`` in the enabled middlewares: ProxyFix outermost, then
+        the malformed-request logger, flash, and hooks next to the app."""
+        for section in reversed(list(SECTIONS)):
+            if self.enabled(section):
+                app = self._build(section, app)
+        return app
+
+    def describe(self) -> str:
+        """The resulting stack, one line per middleware, secrets hidden."""
+        lines = []
+        for section in SECTIONS:
+            if not self.enabled(section):
+                lines.append(f"{section}: off")
+                continue
+            shown = ", ".join(
+                f"{k}={_hidden(v) if k in SECRET_OPTIONS else repr(v)}"
+                for k, v in sorted(self.options(section).items())
+            )
+            name = SECTIONS[section][1]
+            lines.append(f"{section}: {name}({shown or 'defaults'})")
+        return "\n".join(lines)
+
+
+def _hidden(value: t.Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"<{len(value)} hidden key(s)>"
+    return "<hidden>"
+
+
+def _placeholder_app(environ: t.Any, start_response: t.Any) -> t.Iterable[bytes]:
+    start_response("204 No Content", [])
+    return []
+
+
+def convert(value: t.Any, annotation: str, *, text: bool) -> t.Any:
+    """Convert ``value`` to what an option annotated ``annotation`` takes.
+
+    Text (from the environment or an ``.ini``) is parsed: booleans from
+    ``1/true/yes/on`` and ``0/false/no/off``, numbers, comma-separated lists,
+    ``none`` for optional options, ``module:attribute`` for classes. Typed
+    values (TOML, keyword arguments) pass through, with lists turned into
+    tuples where a tuple is expected; the middleware validates the rest.
+    """
+    optional = "None" in annotation
+    if not text:
+        if isinstance(value, list) and "tuple[" in annotation:
+            return tuple(value)
+        if isinstance(value, str) and annotation.startswith("type["):
+            return import_string(value)
+        return value
+    stripped = value.strip()
+    if optional and stripped.lower() in ("", "none"):
+        return None
+    if annotation.startswith("bool"):
+        if stripped.lower() in _TRUE:
+            return True
+        if stripped.lower() in _FALSE:
+            return False
+        raise ValueError("expected a boolean: 1/true/yes/on or 0/false/no/off")
+    if "tuple[int, float]" in annotation:
+        parts = [p.strip() for p in stripped.split(",")]
+        if len(parts) != 2:
+            raise ValueError("expected two numbers separated by a comma, like 20,60")
+        return (int(parts[0]), float(parts[1]))
+    if re.search(r"\b(Iterable|Sequence|list|tuple)\[", annotation):
+        if re.search(r"\bbool\b", annotation) and stripped.lower() in _TRUE | _FALSE:
+            return stripped.lower() in _TRUE  # e.g. reject = true: every check
+        return tuple(p.strip() for p in stripped.split(",") if p.strip())
+    if re.match(r"(int|float)\b", annotation):
+        try:
+            number = float(stripped) if "float" in annotation else int(stripped)
+        except ValueError:
+            raise ValueError(f"expected a number, as {annotation.split(' ')[0]}") from None
+        return number
+    if annotation.startswith("type["):
+        return import_string(stripped)
+    return value
+
+
+def import_string(path: str) -> t.Any:
+    """Import ``module:attribute`` or ``module.attribute``."""
+    module, sep, attribute = path.partition(":")
+    if not sep:
+        module, _, attribute = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"cannot import {path!r}; write it as module:attribute") from None
+
+
+def stack(
+    app: WSGIApplication,
+    config: Config | str | os.PathLike[str] | None = None,
+    *,
+    environ: t.Mapping[str, str] | None = None,
+    **options: t.Any,
+) -> WSGIApplication:
+    """Wrap ``app`` in the configured middlewares, in the one correct order.
+
+    ProxyFix is outermost, so everything inside sees the real client; then
+    the malformed-request logger, which logs that real address and can
+    reject before anything else runs; then flash; then the request hooks,
+    right around the app, so a before hook can flash and redirect. Only the
+    middlewares that are configured are added; each stays usable alone.
+
+    .. code-block:: python
+
+        from wsgi_flash import RequestHooks, stack
+
+        hooks = RequestHooks(app)          # register hooks on it as usual
+        application = stack(
+            hooks,
+            secret_key=os.environ["SECRET_KEY"],
+            proxy={"x_for": 1, "x_proto": 1},
+            malformed={"reject": ["uri.percent_encoding"]},
+        )
+
+    :param app: the WSGI app (a :class:`~wsgi_flash.RequestHooks` instance
+        if you register hooks in code).
+    :param config: a :class:`Config`, or a TOML file to load.
+    :param environ: a mapping to read ``WSGI_FLASH_*`` variables from (pass
+        ``os.environ``); not read unless given.
+    :param options: ``secret_key``, ``fallback_secret_keys`` and one dict per
+        section (``flash``, ``proxy``, ``malformed``, ``hooks``), overriding
+        the file and the environment.
+
+    .. versionadded:: 0.1
+    """
+    if isinstance(config, Config):
+        if options or environ is not None:
+            raise TypeError("stack() takes either a Config or options to load one, not both")
+        return config.wrap(app)
+    return Config.load(config, environ=environ, **options).wrap(app)
