@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wsgi_flash._forwarded import (
+    MAX_ELEMENTS,
+    MAX_LENGTH,
+    _parse_unquoted,
+    _scan,
+    node_address,
+    parse_forwarded,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(
+            'for="_gazonk"',
+            [{"for": "_gazonk"}],
+            id="rfc-obfuscated",
+        ),
+        pytest.param(
+            'For="[2001:db8:cafe::17]:4711"',
+            [{"for": "[2001:db8:cafe::17]:4711"}],
+            id="rfc-ipv6-port-name-case",
+        ),
+        pytest.param(
+            "for=192.0.2.60;proto=http;by=203.0.113.43",
+            [{"for": "192.0.2.60", "proto": "http", "by": "203.0.113.43"}],
+            id="rfc-pairs",
+        ),
+        pytest.param(
+            "for=192.0.2.43, for=198.51.100.17",
+            [{"for": "192.0.2.43"}, {"for": "198.51.100.17"}],
+            id="rfc-two-elements",
+        ),
+        pytest.param(
+            "FOR=192.0.2.1;PROTO=https;HoSt=example.com",
+            [{"for": "192.0.2.1", "proto": "https", "host": "example.com"}],
+            id="names-case-insensitive",
+        ),
+        pytest.param(
+            'for=192.0.2.1;host="a,b;c=d"',
+            [{"for": "192.0.2.1", "host": "a,b;c=d"}],
+            id="separators-inside-quotes",
+        ),
+        pytest.param(
+            r'for="\"x\\y\z"',
+            [{"for": '"x\\yz'}],
+            id="quoted-pair-escapes",
+        ),
+        pytest.param(
+            'for=""',
+            [{"for": ""}],
+            id="empty-quoted-string",
+        ),
+        pytest.param(
+            "for=192.0.2.1,for=192.0.2.2",
+            [{"for": "192.0.2.1"}, {"for": "192.0.2.2"}],
+            id="lines-joined-by-server-without-space",
+        ),
+        pytest.param(
+            " for=192.0.2.1 ; proto=https ,\tfor=192.0.2.2 ",
+            [{"for": "192.0.2.1", "proto": "https"}, {"for": "192.0.2.2"}],
+            id="whitespace-around-separators",
+        ),
+        pytest.param(
+            "for=192.0.2.1, , ,for=192.0.2.2,",
+            [{"for": "192.0.2.1"}, {"for": "192.0.2.2"}],
+            id="empty-elements-skipped",
+        ),
+        pytest.param(
+            "for=192.0.2.1;;proto=http;",
+            [{"for": "192.0.2.1", "proto": "http"}],
+            id="empty-pairs-allowed",
+        ),
+        pytest.param(
+            'for="192.0.2.1";proto="https"',
+            [{"for": "192.0.2.1", "proto": "https"}],
+            id="quoted-tokens",
+        ),
+        pytest.param("", [], id="empty"),
+        pytest.param("  ,  ", [], id="only-separators"),
+    ],
+)
+def test_parse_forwarded(value: str, expected: list[dict[str, str]]) -> None:
+    assert parse_forwarded(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param('for="192.0.2.1', "malformed", id="unbalanced-quote"),
+        pytest.param('for=192.0.2.1"', "malformed", id="stray-quote"),
+        pytest.param('for="a\\"', "malformed", id="escaped-closing-quote"),
+        pytest.param("for=192.0.2.1;for=192.0.2.2", "repeated", id="duplicate-for"),
+        pytest.param('for=192.0.2.1;FOR="192.0.2.2"', "repeated", id="duplicate-case"),
+        pytest.param("for=[2001:db8::1]", "malformed", id="ipv6-unquoted"),
+        pytest.param("for=192.0.2.1:80", "malformed", id="port-unquoted"),
+        pytest.param("for = 192.0.2.1", "malformed", id="space-around-equals"),
+        pytest.param("for=192.0.2.1 proto=http", "malformed", id="missing-separator"),
+        pytest.param("for", "malformed", id="name-without-value"),
+        pytest.param("for=", "malformed", id="empty-token"),
+        pytest.param("=192.0.2.1", "malformed", id="value-without-name"),
+        pytest.param("for=a=b", "malformed", id="two-equals"),
+        pytest.param('for="a\r\nb"', "malformed", id="control-in-quotes"),
+        pytest.param("for=a\x00b", "malformed", id="nul"),
+        pytest.param("for=é", "malformed", id="non-ascii-token"),
+        pytest.param(", ".join(["for=192.0.2.1"] * 10_000), "longer", id="10000-elements"),
+        pytest.param(", ".join(["for=1.2.3.4"] * 65), "more than 64", id="65-elements"),
+        pytest.param(
+            ", ".join(['for="1.2.3.4"'] * 65), "more than 64", id="65-quoted-elements"
+        ),
+        pytest.param("for=" + "a" * MAX_LENGTH, "longer", id="over-8-kib"),
+    ],
+)
+def test_malformed_forwarded_is_refused_whole(value: str, reason: str) -> None:
+    result = parse_forwarded(value)
+    assert isinstance(result, str)
+    assert reason in result
+
+
+def test_64_elements_are_accepted() -> None:
+    value = ", ".join(f"for=10.0.0.{n}" for n in range(MAX_ELEMENTS))
+    result = parse_forwarded(value)
+    assert isinstance(result, list)
+    assert len(result) == 64
+    assert result[-1] == {"for": "10.0.0.63"}
+
+
+def test_obs_text_is_allowed_in_quotes() -> None:
+    # WSGI servers hand header bytes over as latin-1 text.
+    assert parse_forwarded('host="caf\xe9"') == [{"host": "caf\xe9"}]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('for="' + "\\" * (MAX_LENGTH - 6), id="backslashes"),
+        pytest.param("for=" + "a" * (MAX_LENGTH - 5) + " ", id="long-token-then-space"),
+        pytest.param(";" * MAX_LENGTH, id="semicolons"),
+        pytest.param(" " * (MAX_LENGTH - 1) + "x", id="spaces-then-garbage"),
+        pytest.param('for="' + "\\a" * (MAX_LENGTH // 2 - 4), id="escapes-unclosed"),
+        pytest.param("a=b;" * (MAX_LENGTH // 4 - 1) + "x", id="many-pairs-then-garbage"),
+    ],
+)
+def test_hostile_input_is_answered_in_linear_time(value: str) -> None:
+    # A backtracking blow-up on 8 KiB would take seconds to hours; a linear
+    # pass takes well under a millisecond. The bound is loose for a busy box.
+    assert len(value) <= MAX_LENGTH
+    start = time.perf_counter()
+    for _ in range(10):
+        parse_forwarded(value)
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        pytest.param("192.0.2.60", ("192.0.2.60", True), id="ipv4"),
+        pytest.param("192.0.2.60:8080", ("192.0.2.60", True), id="ipv4-port"),
+        pytest.param("192.0.2.60:_abc", ("192.0.2.60", True), id="ipv4-obfuscated-port"),
+        pytest.param("[2001:db8::17]", ("2001:db8::17", True), id="ipv6"),
+        pytest.param("[2001:db8::17]:4711", ("2001:db8::17", True), id="ipv6-port"),
+        pytest.param("[::ffff:192.0.2.1]", ("::ffff:192.0.2.1", True), id="ipv4-mapped"),
+        pytest.param("unknown", (None, True), id="unknown"),
+        pytest.param("UNKNOWN", (None, True), id="unknown-upper"),
+        pytest.param("unknown:80", (None, True), id="unknown-port"),
+        pytest.param("_gazonk", (None, True), id="obfuscated"),
+        pytest.param("_hidden.proxy-1", (None, True), id="obfuscated-punctuation"),
+        pytest.param("2001:db8::17", (None, False), id="ipv6-without-brackets"),
+        pytest.param("[192.0.2.1]", (None, False), id="ipv4-in-brackets"),
+        pytest.param("[fe80::1%eth0]", (None, False), id="zone-id"),
+        pytest.param("example.com", (None, False), id="hostname"),
+        pytest.param("192.0.2.256", (None, False), id="octet-too-big"),
+        pytest.param("01.2.3.4", (None, False), id="leading-zero"),
+        pytest.param("192.0.2.1:123456", (None, False), id="port-six-digits"),
+        pytest.param("_", (None, False), id="bare-underscore"),
+        pytest.param("", (None, False), id="empty"),
+        pytest.param("192.0.2.1\n", (None, False), id="trailing-newline"),
+    ],
+)
+def test_node_address(node: str, expected: tuple[str | None, bool]) -> None:
+    assert node_address(node) == expected
+
+
+_TOKEN = st.text("abcxyz0123456789.-_", min_size=1, max_size=8)
+_QUOTED = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["for", "by", "proto", "host", "x-ext"]),
+            st.one_of(_TOKEN, _QUOTED),
+            min_size=1,
+            max_size=4,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([",", ", ", " ,\t"]),
+)
+def test_round_trip(elements: list[dict[str, str]], comma: str) -> None:
+    value = comma.join(
+        ";".join(f"{name}={_quote(text)}" for name, text in element.items())
+        for element in elements
+    )
+    assert parse_forwarded(value) == elements
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=200))
+def test_any_text_gives_elements_or_a_reason(value: str) -> None:
+    result = parse_forwarded(value)
+    assert isinstance(result, (list, str))
+
+
+@settings(max_examples=300)
+@given(st.text("for=1.2;, \t_xX", max_size=40))
+def test_unquoted_fast_path_agrees_with_scanner(value: str) -> None:
+    # Values without quotes take a str.split path; it must decide exactly as
+    # the general scanner does.
+    fast, scanned = _parse_unquoted(value), _scan(value)
+    if isinstance(scanned, str):
+        assert isinstance(fast, str)
+    else:
+        assert fast == scanned

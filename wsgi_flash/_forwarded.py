@@ -1,0 +1,152 @@
+"""RFC 7239 ``Forwarded`` parsing
+================================
+
+One parser for the standard header, used by :class:`~wsgi_flash.ProxyFix`.
+It reads the value a WSGI server hands over (repeated header lines already
+joined with ``,``) in one left-to-right pass, so its time is linear in the
+length of the value, and it refuses anything over :data:`MAX_LENGTH`
+characters or :data:`MAX_ELEMENTS` elements before doing more work.
+
+.. code-block:: python
+
+    >>> parse_forwarded('for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"')
+    [{'for': '192.0.2.60', 'proto': 'http'}, {'for': '[2001:db8::17]:4711'}]
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._net import is_ip, parse_ip
+
+#: Longest ``Forwarded`` value that is parsed at all, in characters.
+MAX_LENGTH = 8192
+#: Most elements (hops) a ``Forwarded`` value may list.
+MAX_ELEMENTS = 64
+
+_TCHAR = "!#$%&'*+.^_`|~0-9A-Za-z-"
+# One optional pair and the separator after it. The alternatives inside the
+# quoted string are disjoint, so a failed match backtracks at most linearly.
+# qdtext: HTAB, SP, 0x21, 0x23-0x5B, 0x5D-0x7E, obs-text; quoted-pair: "\" and
+# HTAB, SP, VCHAR or obs-text.
+_PAIR = re.compile(
+    rf"[ \t]*(?:([{_TCHAR}]+)=(?:([{_TCHAR}]+)"
+    r'|"((?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*)"'
+    r")[ \t]*)?([;,]|\Z)"
+)
+# Without quotes a value is only tokens and separators; such values (most of
+# them: quotes are needed only for IPv6 and ports) are split with str
+# methods, several times faster than the scanner, after this one check.
+_UNQUOTED = re.compile(rf"[{_TCHAR}=;,\ \t]*\Z")
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+_OBFUSCATED = r"_[A-Za-z0-9._-]+"
+_NODE = re.compile(
+    rf"(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)|(unknown)|({_OBFUSCATED}))"
+    rf"(?::(?:[0-9]{{1,5}}|{_OBFUSCATED}))?\Z",
+    re.IGNORECASE,
+)
+
+# Recent node verdicts: proxies and returning clients repeat. Emptied when
+# full so that client-chosen values cannot grow it.
+_CACHE_SIZE = 1024
+_nodes: dict[str, tuple[str | None, bool]] = {}
+
+
+def parse_forwarded(value: str) -> list[dict[str, str]] | str:
+    """Parse a ``Forwarded`` value into its elements, leftmost (furthest
+    from this server) first.
+
+    Each element is a dict of lower-cased parameter names to unquoted
+    values. Empty elements (``for=a, , for=b``) are skipped, as the list
+    syntax allows. On any syntax error, on a parameter repeated within one
+    element, or beyond the size limits, the whole value is refused and the
+    reason is returned as a string instead, because a proxy never writes such
+    a header and guessing which part to trust is how smuggling starts.
+    """
+    if len(value) > MAX_LENGTH:
+        return f"longer than {MAX_LENGTH} characters"
+    if _UNQUOTED.match(value) is not None:
+        return _parse_unquoted(value)
+    return _scan(value)
+
+
+def _scan(value: str) -> list[dict[str, str]] | str:
+    elements: list[dict[str, str]] = []
+    element: dict[str, str] = {}
+    match = _PAIR.match
+    position = 0
+    while True:
+        found = match(value, position)
+        if found is None:
+            return f"malformed at character {position + 1}"
+        name, token, quoted, separator = found.groups()
+        if name is not None:
+            name = name.lower()
+            if name in element:
+                return f"parameter {name[:32]!r} repeated in one element"
+            if token is None:
+                token = _QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
+            element[name] = token
+        if separator != ";":
+            if element:
+                if len(elements) == MAX_ELEMENTS:
+                    return f"more than {MAX_ELEMENTS} elements"
+                elements.append(element)
+                element = {}
+            if not separator:
+                return elements
+        position = found.end()
+
+
+def _parse_unquoted(value: str) -> list[dict[str, str]] | str:
+    parts = value.split(",")
+    if len(parts) > MAX_ELEMENTS and sum(1 for part in parts if part.strip(" \t;")) > MAX_ELEMENTS:
+        return f"more than {MAX_ELEMENTS} elements"
+    elements: list[dict[str, str]] = []
+    for part in parts:
+        element: dict[str, str] = {}
+        for pair in part.split(";"):
+            pair = pair.strip(" \t")
+            if not pair:
+                continue
+            name, _, token = pair.partition("=")
+            # The character check left only "=", space and tab to rule out.
+            if not name or not token or "=" in token or " " in pair or "\t" in pair:
+                return "malformed parameter"
+            name = name.lower()
+            if name in element:
+                return f"parameter {name[:32]!r} repeated in one element"
+            element[name] = token
+        if element:
+            elements.append(element)
+    return elements
+
+
+def node_address(node: str) -> tuple[str | None, bool]:
+    """Read the ``for`` or ``by`` value of an element.
+
+    Returns ``(address, valid)``: the IP address without brackets or port,
+    or None for ``unknown`` and obfuscated ``_identifiers``, which name a
+    hop without giving its address; ``valid`` is False for anything the RFC
+    does not allow, such as a host name or an IPv6 address without brackets.
+    """
+    verdict = _nodes.get(node)
+    if verdict is None:
+        verdict = _node_address(node)
+        if len(_nodes) >= _CACHE_SIZE:
+            _nodes.clear()
+        _nodes[node] = verdict
+    return verdict
+
+
+def _node_address(node: str) -> tuple[str | None, bool]:
+    found = _NODE.match(node)
+    if found is None:
+        return None, False
+    bracketed, ipv4 = found.group(1, 2)
+    if bracketed is not None:
+        ip = parse_ip(bracketed)
+        return (bracketed, True) if ip is not None and ip.version == 6 else (None, False)
+    if ipv4 is not None:
+        return (ipv4, True) if is_ip(ipv4) else (None, False)
+    return None, True
