@@ -366,7 +366,7 @@ class RequestHooks(HookScope):
         try:
             try:
                 if plan.first_scopes:
-                    self._run_first(call)
+                    self._run_first_requests(call)
                 hook: Hook | None = None
                 try:
                     if plan.before:
@@ -402,7 +402,7 @@ class RequestHooks(HookScope):
             self._abort(call, error)
             raise
 
-    def _run_first(self, call: _Call) -> None:
+    def _run_first_requests(self, call: _Call) -> None:
         for scope in call.plan.first_scopes:
             if scope._first_pending:
                 scope._run_first(call.request())
