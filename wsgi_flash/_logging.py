@@ -13,9 +13,14 @@ import re
 #: Default number of characters kept of one value in a log record.
 DEFAULT_LIMIT = 200
 
-# C0 controls, DEL, C1 controls, and the Unicode line/paragraph separators
-# and bidi overrides that some viewers honour.
-_UNSAFE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\\\]")
+# C0 controls, DEL, C1 controls, the Unicode line/paragraph separators and
+# bidi overrides that some viewers honour, invisible format characters (soft
+# hyphen, zero-width, BOM) that hide text, and lone surrogates, which would
+# make a UTF-8 log handler raise.
+_UNSAFE = re.compile(
+    "[\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e"
+    "\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\ud800-\\udfff\\\\]"
+)
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -49,6 +54,8 @@ def escape(value: object, limit: int = DEFAULT_LIMIT) -> str:
         text = value
     else:
         text = str(value)
+    if len(text) <= limit and text.isascii() and text.isprintable() and "\\" not in text:
+        return text  # the common case, without the regex pass
     extra = 0
     if len(text) > limit:
         extra = len(text) - limit
