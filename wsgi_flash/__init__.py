@@ -6,10 +6,14 @@ fixing and malformed-request logging, each usable alone around any WSGI app.
 
 from __future__ import annotations
 
+from .config import Config as Config
+from .config import stack as stack
 from .exceptions import WsgiFlashError as WsgiFlashError
 from .flash import FlashMiddleware as FlashMiddleware
 from .flash import flash as flash
 from .flash import get_flashed_messages as get_flashed_messages
 from .flash import peek_flashed_messages as peek_flashed_messages
+from .hooks import RequestHooks as RequestHooks
+from .hooks import after_this_request as after_this_request
 
 __version__ = "0.1.0"
