@@ -113,9 +113,7 @@ def test_parse_forwarded(value: str, expected: list[dict[str, str]]) -> None:
         pytest.param("for=é", "malformed", id="non-ascii-token"),
         pytest.param(", ".join(["for=192.0.2.1"] * 10_000), "longer", id="10000-elements"),
         pytest.param(", ".join(["for=1.2.3.4"] * 65), "more than 64", id="65-elements"),
-        pytest.param(
-            ", ".join(['for="1.2.3.4"'] * 65), "more than 64", id="65-quoted-elements"
-        ),
+        pytest.param(", ".join(['for="1.2.3.4"'] * 65), "more than 64", id="65-quoted-elements"),
         pytest.param("for=" + "a" * MAX_LENGTH, "longer", id="over-8-kib"),
     ],
 )
@@ -212,8 +210,7 @@ def _quote(text: str) -> str:
 )
 def test_round_trip(elements: list[dict[str, str]], comma: str) -> None:
     value = comma.join(
-        ";".join(f"{name}={_quote(text)}" for name, text in element.items())
-        for element in elements
+        ";".join(f"{name}={_quote(text)}" for name, text in element.items()) for element in elements
     )
     assert parse_forwarded(value) == elements
 
