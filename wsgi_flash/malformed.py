@@ -210,14 +210,16 @@ def _request_target(environ: WSGIEnvironment) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _check_ids(value: object, option: str) -> set[str]:
-    """Expand ``value`` (ids and ``group.*`` patterns) into check ids."""
+def _check_ids(value: object, option: str) -> tuple[set[str], set[str]]:
+    """Expand ``value`` (ids and ``group.*`` patterns) into check ids; also
+    return the ids named exactly."""
     if isinstance(value, (str, bytes)) or not isinstance(value, t.Iterable):
         raise TypeError(
             f"{option} takes a tuple of check ids, for example {option}=('uri.nul_byte',),"
             f" not {type(value).__name__}"
         )
     ids: set[str] = set()
+    exact: set[str] = set()
     for item in value:
         if isinstance(item, str) and item.endswith(".*"):
             group = {c for c in CHECKS_BY_ID if c.startswith(item[:-1])}
@@ -232,7 +234,8 @@ def _check_ids(value: object, option: str) -> set[str]:
                 " `python -m wsgi_flash checks`)"
             )
         ids.add(item)
-    return ids
+        exact.add(item)
+    return ids, exact
 
 
 def _positive_int(value: object, option: str) -> int:
@@ -393,16 +396,19 @@ class MalformedRequestLogger:
         disable: t.Iterable[str],
         log_client_errors: bool,
     ) -> dict[str, Action]:
-        enabled = _check_ids(enable, "enable")
-        disabled = _check_ids(disable, "disable")
-        rejected = set() if isinstance(reject, bool) else _check_ids(reject, "reject")
+        enabled, named = _check_ids(enable, "enable")
+        disabled = _check_ids(disable, "disable")[0]
+        rejected: set[str] = set()
+        if not isinstance(reject, bool):
+            rejected, named_rejected = _check_ids(reject, "reject")
+            named |= named_rejected
         for name in sorted((rejected | enabled) & disabled):
             raise ValueError(f"{name!r} is named in disable and also in enable or reject")
         for name in sorted(rejected & NOT_REJECTABLE):
             raise ValueError(f"{name!r} reports what the app did, so it cannot reject")
-        if "host.not_allowed" in rejected | enabled and self.limits.allowed_hosts is None:
+        if "host.not_allowed" in named and self.limits.allowed_hosts is None:
             raise ValueError("host.not_allowed needs allowed_hosts=[...] to compare Host with")
-        if "body.too_large" in rejected | enabled and self.limits.max_content_length is None:
+        if "body.too_large" in named and self.limits.max_content_length is None:
             raise ValueError("body.too_large needs max_content_length=<bytes>")
         if log_client_errors:
             enabled.add("response.client_error")
