@@ -14,11 +14,11 @@ import re
 DEFAULT_LIMIT = 200
 
 # C0 controls, DEL, C1 controls, the Unicode line/paragraph separators and
-# bidi overrides that some viewers honour, invisible format characters (soft
-# hyphen, zero-width, BOM) that hide text, and lone surrogates, which would
-# make a UTF-8 log handler raise.
+# bidi overrides that some viewers honour, invisible characters that hide text
+# (no-break space, soft hyphen, zero-width, BOM), and lone surrogates, which
+# would make a UTF-8 log handler raise.
 _UNSAFE = re.compile(
-    "[\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e"
+    "[\\x00-\\x1f\\x7f-\\xa0\\xad\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e"
     "\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\ud800-\\udfff\\\\]"
 )
 
