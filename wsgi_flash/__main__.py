@@ -1,22 +1,7 @@
-"""Command line: ``python -m wsgi_flash checks`` prints the malformed-request
-check catalogue."""
+"""``python -m wsgi_flash``: the ``wsgi-flash`` command (see :mod:`wsgi_flash.cli`)."""
 
 from __future__ import annotations
 
-import sys
+from .cli import main
 
-USAGE = "usage: python -m wsgi_flash checks"
-
-
-def main(argv: list[str]) -> int:
-    if argv == ["checks"]:
-        from ._checks import format_checks
-
-        print(format_checks())
-        return 0
-    print(USAGE, file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+raise SystemExit(main())
