@@ -15,5 +15,7 @@ from .flash import get_flashed_messages as get_flashed_messages
 from .flash import peek_flashed_messages as peek_flashed_messages
 from .hooks import RequestHooks as RequestHooks
 from .hooks import after_this_request as after_this_request
+from .malformed import MalformedRequestLogger as MalformedRequestLogger
+from .malformed import report_malformed as report_malformed
 
 __version__ = "0.1.0"
