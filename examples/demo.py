@@ -75,15 +75,15 @@ LAYOUT = Markup("""<!doctype html>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }}
 nav a {{ margin-right: 1rem; }} nav {{ border-bottom: 1px solid #ccc; padding-bottom: .5rem; }}
-.user {{ float: right; color: #555; }} code, td {{ overflow-wrap: anywhere; }}
+.user {{ float: right; color: #555; }} code, td:last-child {{ overflow-wrap: anywhere; }}
 .flash {{ padding: .5rem 1rem; margin: .25rem 0; border-radius: .25rem; overflow-wrap: anywhere; }}
 .success {{ background: #dfd; }} .info {{ background: #def; }}
 .warning {{ background: #ffd; }} .error {{ background: #fdd; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: .25rem .5rem; }}
 form {{ margin: .5rem 0; }}
 </style></head><body>
-<nav><span class="user">{user}</span><a href="/">Home</a><a href="/account">Account</a>
-<a href="/proxy">Proxy</a><a href="/log">Log</a></nav>
+<nav><span class="user">{user}</span><a href="/">Home</a><a href="/account">Account</a><a
+href="/proxy">Proxy</a><a href="/log">Log</a></nav>
 <div id="messages">{messages}</div>
 <h1>{title}</h1>
 {body}
@@ -242,18 +242,18 @@ def proxy(request: Request) -> Response:
     return page(request, "Proxy", PROXY.format(rows=rows, chain=chain or "none", url=url))
 
 
-def log(request: Request, intro: Markup | None = None) -> Response:
+def log(request: Request, intro: Markup | None = None, title: str = "Log") -> Response:
     body = LOG.format(
         intro=intro or "", bad_link=BAD_LINK, rows=records_table(), capacity=RECENT.records.maxlen
     )
-    return page(request, "Log", body)
+    return page(request, title, body)
 
 
 def search(request: Request) -> Response:
     intro = Markup('<p>You searched for <code id="query">{}</code>.</p>').format(
         request.args.get("q", "")
     )
-    return log(request, intro)
+    return log(request, intro, "Search")
 
 
 ROUTES: dict[tuple[str, str], t.Callable[[Request], Response]] = {
