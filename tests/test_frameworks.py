@@ -191,19 +191,23 @@ FLASK_TEMPLATE = """\
 """
 
 
+def init_app_with_options(app: flask.Flask) -> WSGIApplication:
+    wsgi_flash.flask.init_app(app, secret_key=SECRET)
+    return app
+
+
+def stack_around_the_app(app: flask.Flask) -> WSGIApplication:
+    # As the gunicorn hook does; init_app without options only installs
+    # the template global.
+    wsgi_flash.flask.init_app(app)
+    return stack(app, secret_key=SECRET)
+
+
 @pytest.mark.parametrize(
     "wrap",
     [
-        pytest.param(
-            lambda app: wsgi_flash.flask.init_app(app, secret_key=SECRET) or app,
-            id="init_app-wraps-wsgi_app",
-        ),
-        # The stack added around the whole app (as the gunicorn hook does):
-        # init_app without options only installs the template global.
-        pytest.param(
-            lambda app: stack(wsgi_flash.flask.init_app(app) or app, secret_key=SECRET),
-            id="stack-around-the-app",
-        ),
+        pytest.param(init_app_with_options, id="init_app-wraps-wsgi_app"),
+        pytest.param(stack_around_the_app, id="stack-around-the-app"),
     ],
 )
 def test_flask_templates_keep_calling_get_flashed_messages(
