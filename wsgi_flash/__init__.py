@@ -17,5 +17,6 @@ from .hooks import RequestHooks as RequestHooks
 from .hooks import after_this_request as after_this_request
 from .malformed import MalformedRequestLogger as MalformedRequestLogger
 from .malformed import report_malformed as report_malformed
+from .proxy_fix import ProxyFix as ProxyFix
 
 __version__ = "0.1.0"

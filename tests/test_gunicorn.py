@@ -1,0 +1,143 @@
+"""The stack under a real gunicorn (and the CLI's servers) on 127.0.0.1.
+
+The app in tests/apps/flash_app.py knows nothing of wsgi_flash's
+configuration: gunicorn's config hook (or the CLI) wraps it, configured by
+WSGI_FLASH_* variables, as an ops person would do it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.servers import APPS, ROOT, Server, free_port, gunicorn, serve
+
+SECRET = "gunicorn-test-secret-key-0123456789"
+NEW_SECRET = "gunicorn-test-rotated-key-0123456789"
+
+
+def flash_cookie(server: Server, message: str) -> str:
+    status, headers, _ = server.request("GET", f"/flash?m={message}&c=info")
+    assert status == 303
+    cookie = headers["Set-Cookie"]
+    assert cookie.startswith("flash=") and "HttpOnly" in cookie
+    return cookie.split(";", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "workers"),
+    [pytest.param("sync", 2, id="sync-2"), pytest.param("gthread", 3, id="gthread-3")],
+)
+def test_every_worker_reads_a_message_flashed_in_another(
+    tmp_path: pathlib.Path, worker_class: str, workers: int
+) -> None:
+    env = {"WSGI_FLASH_SECRET_KEY": SECRET}
+    with gunicorn(
+        "flash_app:app", tmp_path / "log", workers=workers, worker_class=worker_class, env=env
+    ) as server:
+        cookie = flash_cookie(server, "across-workers")
+        # Concurrent slow requests spread over the workers; each peeks.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers * 3) as pool:
+            futures = [
+                pool.submit(server.json, "/peek?sleep=0.3", {"Cookie": cookie})
+                for _ in range(workers * 3)
+            ]
+            results = [f.result(timeout=30) for f in futures]
+        assert all(r["messages"] == [["info", "across-workers"]] for r in results)
+        assert len({r["pid"] for r in results}) >= 2, "all requests hit one worker"
+        status, headers, body = server.request("GET", "/read", {"Cookie": cookie})
+        assert status == 200 and b"across-workers" in body
+        assert headers["Set-Cookie"].startswith("flash=; ")
+
+
+def test_two_instances_share_messages_through_a_key_rotation(tmp_path: pathlib.Path) -> None:
+    """Staged rotation: the instance still on the old key already accepts
+    the new one, the rotated instance still accepts the old one."""
+    old_env = {"WSGI_FLASH_SECRET_KEY": SECRET, "WSGI_FLASH_FALLBACK_SECRET_KEYS": NEW_SECRET}
+    new_env = {"WSGI_FLASH_SECRET_KEY": NEW_SECRET, "WSGI_FLASH_FALLBACK_SECRET_KEYS": SECRET}
+    with (
+        gunicorn("flash_app:app", tmp_path / "old.log", env=old_env) as old,
+        gunicorn("flash_app:app", tmp_path / "new.log", env=new_env) as new,
+    ):
+        from_old = flash_cookie(old, "from-old")
+        assert new.json("/read", {"Cookie": from_old})["messages"] == [["info", "from-old"]]
+        from_new = flash_cookie(new, "from-new")
+        assert old.json("/read", {"Cookie": from_new})["messages"] == [["info", "from-new"]]
+        # A third instance that never knew the new key sees nothing, safely.
+    with gunicorn(
+        "flash_app:app", tmp_path / "stale.log", env={"WSGI_FLASH_SECRET_KEY": SECRET}
+    ) as stale:
+        status, headers, body = stale.request("GET", "/read", {"Cookie": from_new})
+        assert status == 200 and b'"messages": []' in body
+        assert headers["Set-Cookie"].startswith("flash=; ")
+        assert "discarded an invalid flash cookie" in stale.log()
+
+
+def test_bad_configuration_stops_gunicorn_at_start(tmp_path: pathlib.Path) -> None:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "-c",
+        "python:wsgi_flash.gunicorn",
+        "flash_app:app",
+    ]
+    env = {"WSGI_FLASH_SECRET_KEY": SECRET, "WSGI_FLASH_PROXY_X_FOUR": "1"}
+    result = subprocess.run(
+        command, env={**_clean_env(), **env}, cwd=ROOT, capture_output=True, timeout=30
+    )
+    assert result.returncode != 0
+    output = result.stdout.decode() + result.stderr.decode()
+    assert "unknown key proxy.x_four" in output and "WSGI_FLASH_PROXY_X_FOUR" in output
+    assert SECRET not in output
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_FLASH_")}
+    env["PYTHONPATH"] = f"{ROOT}:{APPS}"
+    return env
+
+
+@pytest.mark.parametrize(
+    ("server", "app"),
+    [
+        pytest.param("gunicorn", "flash_app:app", id="gunicorn"),
+        pytest.param("werkzeug", "flash_app:factory()", id="werkzeug-factory"),
+    ],
+)
+def test_cli_serve(tmp_path: pathlib.Path, server: str, app: str) -> None:
+    port = free_port()
+    config = tmp_path / "wsgi_flash.toml"
+    config.write_text(f'secret_key = "{SECRET}"\n[proxy]\nx_for = 1\n', encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "wsgi_flash",
+        "serve",
+        app,
+        "--config",
+        str(config),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--server",
+        server,
+    ]
+    with serve(command, port, tmp_path / "log") as running:
+        cookie = flash_cookie(running, "served")
+        data = running.json("/read", {"Cookie": cookie, "X-Forwarded-For": "203.0.113.9"})
+        assert data["messages"] == [["info", "served"]]
+        assert data["remote_addr"] == "203.0.113.9"
+        time.sleep(0.1)
+    assert f"serving {app}" in running.log()
