@@ -40,7 +40,7 @@ app = Flask(__name__)
 
 
 @app.get("/")
-def index() -> str:
+def index():
     return render_template_string(PAGE)
 
 
@@ -51,12 +51,12 @@ def save():
 
 
 @app.get("/private")
-def private() -> str:
+def private():
     return f"Private page for {escape(request.cookies['user'])}."
 
 
 @app.get("/client")
-def client() -> dict[str, str | None]:
+def client():
     return {"client": request.remote_addr, "scheme": request.scheme}
 
 
