@@ -169,7 +169,8 @@ def long_message(number: int) -> str:
 def records_table() -> Markup:
     return Markup("").join(
         Markup("<tr><td>{}</td><td>{}</td><td>{}</td></tr>").format(*record)
-        for record in reversed(RECENT.records)
+        # A copy first: the server's other threads may log while we iterate.
+        for record in reversed(list(RECENT.records))
     )
 
 
