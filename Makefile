@@ -26,7 +26,7 @@ pytest: setup
 test: lint types pytest
 
 demo: setup
-	$(PY) -m examples.demo
+	$(VENV)/bin/wsgi-flash serve examples.demo:demo_app --config examples/demo.toml --server werkzeug --bind 127.0.0.1:8000
 
 bench: setup
 	$(PY) benchmarks/bench.py

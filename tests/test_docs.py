@@ -27,3 +27,14 @@ def test_renders_without_warnings(path: pathlib.Path) -> None:
 def test_readme_starts_with_the_two_commands() -> None:
     head = (ROOT / "README.rst").read_text(encoding="utf-8")[:1200]
     assert "make demo" in head and "make test" in head
+
+
+def test_readme_options_reference_matches_the_code() -> None:
+    from wsgi_flash.config import format_reference
+
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    start = readme.index(".. options-reference-start\n") + len(".. options-reference-start\n")
+    end = readme.index(".. options-reference-end")
+    assert readme[start:end].strip() == format_reference().strip(), (
+        "README's configuration reference is stale: paste in the output of `wsgi-flash options`"
+    )

@@ -111,12 +111,18 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate a configuration and print the stack")
     check.add_argument("--config", help="TOML file (default: $WSGI_FLASH_CONFIG)")
     commands.add_parser("checks", help="list the malformed-request checks")
+    commands.add_parser("options", help="list every configuration key (reStructuredText)")
     args = parser.parse_args(argv)
 
     if args.command == "checks":
         from ._checks import format_checks
 
         print(format_checks())
+        return 0
+    if args.command == "options":
+        from .config import format_reference
+
+        print(format_reference())
         return 0
     config = load_config(args.config)
     if args.command == "check":

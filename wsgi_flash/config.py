@@ -319,6 +319,59 @@ def convert(value: t.Any, annotation: str, *, text: bool) -> t.Any:
     return value
 
 
+def _env_name(section: str, option: str) -> str:
+    if option in TOP_LEVEL:
+        return f"{ENV_PREFIX}{option.upper()}"
+    return f"{ENV_PREFIX}{section.upper()}_{option.upper()}"
+
+
+def _plain(text: str) -> str:
+    """Docstring text for a table: roles like :class:`~a.B` become ``B``."""
+    text = re.sub(r":\w+:`~?([^`]+)`", lambda m: f"``{m.group(1).rsplit('.', 1)[-1]}``", text)
+    return " ".join(text.split())
+
+
+def format_reference() -> str:
+    """Every option of every section as a reStructuredText table: key, its
+    environment variable, default and meaning (from the middleware's
+    docstring). README.rst embeds this output; a test keeps them equal."""
+    rows = [("key", "environment variable", "default", "meaning")]
+    for section in SECTIONS:
+        cls = middleware_class(section)
+        doc = inspect.getdoc(cls) or ""
+        meanings = dict(re.findall(r":param (\w+):\s*(.*?)(?=\n\s*:param|\n\n|\Z)", doc, re.S))
+        rows.append(
+            (
+                f"``[{section}]``",
+                f"``{ENV_PREFIX}{section.upper()}_ENABLED``",
+                "on with ``secret_key``" if section == "flash" else "off",
+                f"``{cls.__name__}``: on when the section is given; ``enabled = false``"
+                " turns it off",
+            )
+        )
+        for option, parameter in options_of(section).items():
+            if parameter.default is inspect.Parameter.empty:
+                default = "(required)"
+            elif isinstance(parameter.default, type):
+                default = f"``{parameter.default.__module__}.{parameter.default.__name__}``"
+            else:
+                default = f"``{parameter.default!r}``"
+            key = option if option in TOP_LEVEL else f"{section}.{option}"
+            rows.append(
+                (
+                    f"``{key}``",
+                    f"``{_env_name(section, option)}``",
+                    default,
+                    _plain(meanings.get(option, "")),
+                )
+            )
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 20 30 15 35", ""]
+    for row in rows:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" for cell in row[1:])
+    return "\n".join(lines)
+
+
 def import_string(path: str) -> t.Any:
     """Import ``module:attribute`` or ``module.attribute``."""
     module, sep, attribute = path.partition(":")
