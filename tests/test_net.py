@@ -158,4 +158,13 @@ def test_network_set_memory_is_bounded() -> None:
     networks = NetworkSet([ipaddress.ip_network("10.0.0.0/8")], cache_size=8)
     for n in range(100):
         assert f"10.0.0.{n}" in networks
-    assert len(networks._cache) <= 8
+    assert len(networks) <= 8
+
+
+def test_network_set_lookup_by_subscript() -> None:
+    networks = _networks("192.0.2.0/24")
+    assert networks["192.0.2.9"] is True
+    assert networks["198.51.100.1"] is False
+    assert networks[None] is False
+    assert [] not in networks
+    assert repr(networks) == "NetworkSet(['192.0.2.0/24'])"

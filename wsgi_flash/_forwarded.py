@@ -1,11 +1,19 @@
-"""RFC 7239 ``Forwarded`` parsing
-================================
+"""Forwarding headers
+===================
 
-One parser for the standard header, used by :class:`~wsgi_flash.ProxyFix`.
-It reads the value a WSGI server hands over (repeated header lines already
-joined with ``,``) in one left-to-right pass, so its time is linear in the
-length of the value, and it refuses anything over :data:`MAX_LENGTH`
-characters or :data:`MAX_ELEMENTS` elements before doing more work.
+Reading what proxies write, for :class:`~wsgi_flash.ProxyFix`: the one
+parser of the RFC 7239 ``Forwarded`` header, and Werkzeug's reading of the
+``X-Forwarded-*`` lists, each with the validation the middleware applies.
+
+The ``Forwarded`` parser reads the value a WSGI server hands over (repeated
+header lines already joined with ``,``) in one left-to-right pass, so its
+time is linear in the length of the value, and it refuses anything over
+:data:`MAX_LENGTH` characters or :data:`MAX_ELEMENTS` elements first.
+
+Verdicts on values are remembered in small dicts (``*_memo``), because the
+same proxies, hosts and clients repeat and a dict lookup is far cheaper than
+a regex or :mod:`ipaddress`. Each is emptied when it holds
+:data:`MEMO_SIZE` entries, so client-chosen values cannot grow it.
 
 .. code-block:: python
 
@@ -16,8 +24,9 @@ characters or :data:`MAX_ELEMENTS` elements before doing more work.
 from __future__ import annotations
 
 import re
+import typing as t
 
-from ._net import is_ip, parse_ip
+from ._net import is_ip, parse_ip, split_host_port, strip_port
 
 #: Longest ``Forwarded`` value that is parsed at all, in characters.
 MAX_LENGTH = 8192
@@ -46,10 +55,62 @@ _NODE = re.compile(
     re.IGNORECASE,
 )
 
-# Recent node verdicts: proxies and returning clients repeat. Emptied when
-# full so that client-chosen values cannot grow it.
-_CACHE_SIZE = 1024
-_nodes: dict[str, tuple[str | None, bool]] = {}
+MEMO_SIZE = 1024
+#: X-Forwarded-For entry to its address without port, ``""`` if none.
+address_memo: dict[str, str] = {}
+#: Host value to whether it is an RFC 3986 ``host[:port]``.
+host_memo: dict[str, bool] = {}
+#: ``Forwarded`` value to :func:`parse_forwarded`'s answer; shared, so
+#: callers copy the elements they hand out.
+forwarded_memo: dict[str, list[dict[str, str]] | str] = {}
+_node_memo: dict[str, tuple[str | None, bool]] = {}
+
+
+def _remember(memo: dict[str, t.Any], key: str, value: t.Any) -> None:
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+
+
+def split_list(value: str) -> list[str]:
+    """Werkzeug's reading of a list header: the non-empty items, stripped of
+    spaces and tabs. Quotes are not special (no proxy quotes these values;
+    an item with quotes fails validation), so a client cannot hide the
+    proxies' items inside an unclosed quote."""
+    items = []
+    for item in value.split(","):
+        if item := item.strip(" \t"):
+            items.append(item)
+    return items
+
+
+def pick(value: str, count: int) -> str | None:
+    """Werkzeug's choice: the ``count``-th item of :func:`split_list` from
+    the right, or None if there are fewer."""
+    if "," not in value:
+        return (value.strip(" \t") or None) if count == 1 else None
+    items = split_list(value)
+    return items[-count] if len(items) >= count else None
+
+
+def client_address(entry: str) -> str:
+    """The address in an ``X-Forwarded-For`` entry (``ip``, ``ipv4:port``,
+    ``[ipv6]``, ``[ipv6]:port``) without port or brackets, or ``""``."""
+    address = address_memo.get(entry)
+    if address is None:
+        address = strip_port(entry) or ""
+        _remember(address_memo, entry, address)
+    return address
+
+
+def is_host(value: str) -> bool:
+    """True if ``value`` is an RFC 3986 ``host[:port]`` with a port in
+    1-65535: no ``/ ? # @ \\``, spaces or controls."""
+    verdict = host_memo.get(value)
+    if verdict is None:
+        verdict = split_host_port(value) is not None
+        _remember(host_memo, value, verdict)
+    return verdict
 
 
 def parse_forwarded(value: str) -> list[dict[str, str]] | str:
@@ -122,6 +183,17 @@ def _parse_unquoted(value: str) -> list[dict[str, str]] | str:
     return elements
 
 
+def remembered_forwarded(value: str) -> list[dict[str, str]] | str:
+    """:func:`parse_forwarded`, remembered: a client's requests repeat one
+    value, and parsing costs more than the rest of a request's proxy fixing.
+    The answer is shared between calls, so never change it."""
+    elements = forwarded_memo.get(value)
+    if elements is None:
+        elements = parse_forwarded(value)
+        _remember(forwarded_memo, value, elements)
+    return elements
+
+
 def node_address(node: str) -> tuple[str | None, bool]:
     """Read the ``for`` or ``by`` value of an element.
 
@@ -130,12 +202,10 @@ def node_address(node: str) -> tuple[str | None, bool]:
     hop without giving its address; ``valid`` is False for anything the RFC
     does not allow, such as a host name or an IPv6 address without brackets.
     """
-    verdict = _nodes.get(node)
+    verdict = _node_memo.get(node)
     if verdict is None:
         verdict = _node_address(node)
-        if len(_nodes) >= _CACHE_SIZE:
-            _nodes.clear()
-        _nodes[node] = verdict
+        _remember(_node_memo, node, verdict)
     return verdict
 
 

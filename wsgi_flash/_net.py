@@ -14,6 +14,12 @@ import typing as t
 IPAddress = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
+#: Networks behind the names :func:`parse_networks` accepts.
+NAMED_NETWORKS: dict[str, tuple[str, ...]] = {
+    "loopback": ("127.0.0.0/8", "::1/128"),
+    "private": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
+}
+
 # RFC 3986 reg-name: unreserved / pct-encoded / sub-delims. No "/ ? # @ \",
 # spaces or controls, which are what host poisoning relies on.
 _REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*\Z")
@@ -118,23 +124,29 @@ def strip_port(value: str) -> str | None:
     return None
 
 
-class NetworkSet:
-    """A fixed set of IPv4 and IPv6 networks that answers ``address in
-    networks`` for address text, remembering recent answers.
+class NetworkSet(dict[object, bool]):
+    """A fixed set of IPv4 and IPv6 networks that answers, for address text,
+    ``networks[address]`` and ``address in networks``: True if it is an
+    address in one of them.
+
+    Answers are remembered in the dict itself, so a known address costs one
+    C-level lookup (``networks[address]`` on the hot path); the memory is
+    emptied when it holds ``cache_size`` answers, so client-chosen text can
+    never grow it without bound.
 
     An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) is matched as the
     IPv4 address it carries, so a dual-stack listener's view of an IPv4 peer
-    is trusted exactly like the peer itself. Text that is not an address is
-    never in the set.
+    is trusted exactly like the peer itself. Text that is not an address,
+    and anything that is not text, is never in the set.
 
     :param networks: the networks to match.
-    :param cache_size: how many answers to remember; the memory is emptied
-        when full, so client-chosen text can never grow it without bound.
+    :param cache_size: how many answers to remember.
     """
 
-    __slots__ = ("_cache", "_cache_size", "_v4", "_v6", "networks")
+    __slots__ = ("_cache_size", "_v4", "_v6", "networks")
 
     def __init__(self, networks: t.Iterable[IPNetwork], cache_size: int = 1024) -> None:
+        super().__init__()
         self.networks = tuple(networks)
         self._v4 = tuple(
             (int(n.network_address), int(n.netmask)) for n in self.networks if n.version == 4
@@ -142,19 +154,25 @@ class NetworkSet:
         self._v6 = tuple(
             (int(n.network_address), int(n.netmask)) for n in self.networks if n.version == 6
         )
-        self._cache: dict[str, bool] = {}
         self._cache_size = cache_size
 
-    def __contains__(self, address: object) -> bool:
+    def __missing__(self, address: object) -> bool:
         if type(address) is not str:
             return False
-        verdict = self._cache.get(address)
-        if verdict is None:
-            verdict = self._match(address)
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[address] = verdict
+        verdict = self._match(address)
+        if len(self) >= self._cache_size:
+            self.clear()
+        self[address] = verdict
         return verdict
+
+    def __contains__(self, address: object) -> bool:
+        try:
+            return bool(self[address])
+        except TypeError:  # unhashable
+            return False
+
+    def __repr__(self) -> str:
+        return f"NetworkSet({[str(n) for n in self.networks]!r})"
 
     def _match(self, address: str) -> bool:
         ip = parse_ip(address)
@@ -165,3 +183,43 @@ class NetworkSet:
         number = int(ip)
         ranges = self._v4 if ip.version == 4 else self._v6
         return any(number & mask == network for network, mask in ranges)
+
+
+def parse_networks(specs: t.Iterable[object], option: str) -> list[IPNetwork]:
+    """Turn a configured list of addresses, CIDR networks (IPv4 or IPv6, as
+    text or :mod:`ipaddress` objects) and :data:`NAMED_NETWORKS` names into
+    networks, raising :exc:`TypeError`/:exc:`ValueError` that name
+    ``option`` and say how to fix it."""
+    if isinstance(specs, (str, bytes)):
+        raise TypeError(
+            f"{option} must be a list of addresses, networks or names, not a single"
+            f" string; write {option}=[{specs!r}]"
+        )
+    networks: list[IPNetwork] = []
+    for spec in specs:
+        if isinstance(spec, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            networks.append(spec)
+        elif isinstance(spec, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            networks.append(ipaddress.ip_network(spec))
+        elif not isinstance(spec, str):
+            raise TypeError(
+                f"{option} entries must be strings such as '10.0.0.0/8', '::1' or"
+                f" 'loopback', not {type(spec).__name__}"
+            )
+        elif spec.strip() == "*":
+            raise ValueError(
+                f"{option}=['*'] would trust every peer; leave {option}=None"
+                " to trust the configured hop counts alone"
+            )
+        else:
+            for text in NAMED_NETWORKS.get(spec.strip().lower(), (spec.strip(),)):
+                try:
+                    networks.append(ipaddress.ip_network(text))
+                except ValueError as error:
+                    raise ValueError(
+                        f"{option} entry {spec!r} is not an IP address, a CIDR network with no"
+                        f" host bits set (such as '10.0.0.0/8'), 'loopback' or 'private': {error}"
+                    ) from None
+    if not networks:
+        raise ValueError(f"{option} is empty; leave it None to trust hop counts alone")
+    return networks
