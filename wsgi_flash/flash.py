@@ -12,17 +12,14 @@ middleware object holds only configuration, so it is thread-safe.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import typing as t
 from collections.abc import Container
 from datetime import timedelta
 
-from markupsafe import Markup
-
 from ._http import add_vary, cookie_value
 from ._logging import escape
+from ._messages import Message, dump, parse, storable
 from ._signing import InvalidToken, TimedSigner
 from ._wsgi import get_environ
 from .exceptions import CookieTooLargeError, HeadersAlreadySentError, NotInstalledError
@@ -36,19 +33,11 @@ logger = logging.getLogger("wsgi_flash.flash")
 #: The environ key holding the middleware, then the request's flash state.
 ENVIRON_KEY = "wsgi_flash.flash"
 
-Message = tuple[str, t.Any]
-
 _SALT = "wsgi_flash.flash"
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
-# ASCII output: a lone surrogate in a message must not fail at start_response time.
-# Sorted keys: Flask's session JSON sorts them, so dict messages read back alike.
-_ENCODER = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=True, allow_nan=False, sort_keys=True
-)
-_DECODER = json.JSONDecoder()
 _INSTALL_HINT = (
     "wrap the app: app = FlashMiddleware(app, secret_key=...) "
     "(Flask: app.wsgi_app = FlashMiddleware(app.wsgi_app, secret_key=...))"
@@ -237,7 +226,7 @@ class FlashMiddleware:
         return self._cookie_for(kept, secure) if kept else self._deletions[secure]
 
     def _cookie_for(self, messages: list[Message], secure: bool) -> str:
-        return f"{self.cookie_name}={self._signer.sign(_dump(messages))}{self._attributes[secure]}"
+        return f"{self.cookie_name}={self._signer.sign(dump(messages))}{self._attributes[secure]}"
 
     def _load(self, cookie_header: str, environ: WSGIEnvironment) -> tuple[list[Message], bool]:
         """The messages in the request's cookie and whether it was invalid."""
@@ -246,7 +235,7 @@ class FlashMiddleware:
             return [], False
         try:
             payload, _fallback = self._signer.unsign(value, self.max_age)
-            return _parse(payload), False
+            return parse(payload), False
         except InvalidToken as error:
             logger.warning(
                 "discarded an invalid flash cookie from %s (%s); treating it as no messages",
@@ -362,7 +351,7 @@ def flash(environ_or_request: t.Any, message: t.Any, category: str = "message") 
     if type(category) is not str:
         raise TypeError(f"flash() category must be a str, not {type(category).__name__}")
     if type(message) is not str:
-        message = _storable(message)
+        message = storable(message)
     if state.headers_sent:
         raise HeadersAlreadySentError(
             "flash() was called after the response headers were sent, so the message cannot be"
@@ -446,72 +435,6 @@ def _select(
     if not with_categories:
         return [f[1] for f in flashes]
     return list(flashes)
-
-
-def _storable(message: t.Any) -> t.Any:
-    html = getattr(message, "__html__", None)
-    if html is not None:
-        return message if type(message) is Markup else Markup(html())
-    if isinstance(message, str):
-        return str(message)
-    problem = _json_problem(message)
-    if problem:
-        raise TypeError(
-            f"flash() can store str, Markup and JSON values (dict with str keys, list, str, int,"
-            f" finite float, bool, None), not {problem}"
-        )
-    return message
-
-
-def _json_problem(value: t.Any, depth: int = 0) -> str | None:
-    kind = type(value)
-    if kind in (str, int, bool) or value is None:
-        return None
-    if kind is float:
-        return None if math.isfinite(value) else f"the float {value!r}"
-    if depth > 32:
-        return "a value nested over 32 levels deep"
-    if kind is list:
-        for item in value:
-            problem = _json_problem(item, depth + 1)
-            if problem:
-                return problem
-        return None
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                return f"a dict key of type {type(key).__name__}"
-            problem = _json_problem(item, depth + 1)
-            if problem:
-                return problem
-        return None
-    return f"a {kind.__name__}" + (" (use a list)" if kind is tuple else "")
-
-
-def _dump(messages: list[Message]) -> bytes:
-    return _ENCODER.encode(
-        [[c, str(m), 1] if type(m) is Markup else [c, m] for c, m in messages]
-    ).encode("utf-8")
-
-
-def _parse(payload: bytes) -> list[Message]:
-    try:
-        data = _DECODER.decode(payload.decode("utf-8"))
-    except ValueError:
-        raise InvalidToken("payload not JSON") from None
-    if type(data) is not list:
-        raise InvalidToken("payload of the wrong shape")
-    messages: list[Message] = []
-    for entry in data:
-        if type(entry) is not list or type(entry[0] if entry else None) is not str:
-            raise InvalidToken("payload of the wrong shape")
-        if len(entry) == 2:
-            messages.append((entry[0], entry[1]))
-        elif len(entry) == 3 and entry[2] == 1 and type(entry[1]) is str:
-            messages.append((entry[0], Markup(entry[1])))
-        else:
-            raise InvalidToken("payload of the wrong shape")
-    return messages
 
 
 def _sequence(name: str, value: t.Any) -> t.Sequence[t.Any]:

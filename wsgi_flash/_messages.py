@@ -1,0 +1,95 @@
+"""Flash message values and their cookie payload
+================================================
+
+What a flashed message may be (str, ``Markup``, JSON values), and the JSON
+payload the flash cookie carries: ``[[category, message], ...]``, with a
+third element ``1`` marking ``Markup``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import typing as t
+
+from markupsafe import Markup
+
+from ._signing import InvalidToken
+
+Message = tuple[str, t.Any]
+
+# ASCII output: a lone surrogate in a message must not fail at start_response time.
+# Sorted keys: Flask's session JSON sorts them, so dict messages read back alike.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=True, allow_nan=False, sort_keys=True
+)
+_DECODER = json.JSONDecoder()
+
+
+def storable(message: t.Any) -> t.Any:
+    """``message`` as it will be stored; TypeError names what cannot be."""
+    html = getattr(message, "__html__", None)
+    if html is not None:
+        return message if type(message) is Markup else Markup(html())
+    if isinstance(message, str):
+        return str(message)
+    problem = _json_problem(message)
+    if problem:
+        raise TypeError(
+            f"flash() can store str, Markup and JSON values (dict with str keys, list, str, int,"
+            f" finite float, bool, None), not {problem}"
+        )
+    return message
+
+
+def _json_problem(value: t.Any, depth: int = 0) -> str | None:
+    kind = type(value)
+    if kind in (str, int, bool) or value is None:
+        return None
+    if kind is float:
+        return None if math.isfinite(value) else f"the float {value!r}"
+    if depth > 32:
+        return "a value nested over 32 levels deep"
+    if kind is list:
+        for item in value:
+            problem = _json_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return f"a dict key of type {type(key).__name__}"
+            problem = _json_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    return f"a {kind.__name__}" + (" (use a list)" if kind is tuple else "")
+
+
+def dump(messages: list[Message]) -> bytes:
+    """The cookie payload for ``messages``."""
+    return _ENCODER.encode(
+        [[c, str(m), 1] if type(m) is Markup else [c, m] for c, m in messages]
+    ).encode("utf-8")
+
+
+def parse(payload: bytes) -> list[Message]:
+    """The messages in a verified payload; InvalidToken if malformed."""
+    try:
+        data = _DECODER.decode(payload.decode("utf-8"))
+    except ValueError:
+        raise InvalidToken("payload not JSON") from None
+    if type(data) is not list:
+        raise InvalidToken("payload of the wrong shape")
+    messages: list[Message] = []
+    for entry in data:
+        if type(entry) is not list or type(entry[0] if entry else None) is not str:
+            raise InvalidToken("payload of the wrong shape")
+        if len(entry) == 2:
+            messages.append((entry[0], entry[1]))
+        elif len(entry) == 3 and entry[2] == 1 and type(entry[1]) is str:
+            messages.append((entry[0], Markup(entry[1])))
+        else:
+            raise InvalidToken("payload of the wrong shape")
+    return messages
