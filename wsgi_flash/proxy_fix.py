@@ -307,7 +307,11 @@ class ProxyFix:
             environ["SCRIPT_NAME"] = prefix.rstrip("/")
 
     def _apply_forwarded(self, environ: WSGIEnvironment, chain: list[dict[str, str]]) -> None:
-        value = environ["HTTP_FORWARDED"]
+        # With remove_untrusted_headers every proxy header is watched, so a
+        # trusted peer may get here with X-Forwarded-* and no Forwarded.
+        value = environ.get("HTTP_FORWARDED")
+        if value is None:
+            return
         elements = remembered_forwarded(value)
         if isinstance(elements, str):
             _reject("Forwarded", value, elements)
