@@ -240,6 +240,23 @@ def test_without_raw_uri_the_query_and_decoded_path_are_checked(
     assert found(records) == ["uri.percent_encoding", "uri.nul_byte"]
 
 
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        pytest.param(make_environ("/a\xff\x00", raw="/a%ff%00"),
+                     ["uri.invalid_utf8", "uri.nul_byte"], id="nul-after-non-ascii"),
+        pytest.param(make_environ("/a\xe9?q=%0d%0a", RAW_URI=None),
+                     ["uri.invalid_utf8", "uri.crlf"], id="crlf-after-latin1-path-info"),
+    ],
+)
+def test_a_non_ascii_byte_does_not_hide_later_control_bytes(
+    environ: dict[str, t.Any], expected: list[str], records: Records
+) -> None:
+    call(MalformedRequestLogger(Recorder(), reject=("uri.nul_byte", "uri.crlf")), environ)
+    assert found(records) == expected
+    assert records[-1].action == "reject"  # type: ignore[attr-defined]
+
+
 def test_clean_request_passes_untouched(records: Records) -> None:
     app = Recorder()
     environ = make_environ("/articles/42?page=2", HTTP_COOKIE="session=abc")

@@ -140,12 +140,12 @@ def scan_uri(facts: Facts) -> dict[str, str]:
         encoded = facts.query
         query_start = 0
         for char in _RAW_ODD.findall(_text(facts.environ, "PATH_INFO")):
-            non_ascii = non_ascii or _classify(ord(char), "path", found)
+            non_ascii = _classify(ord(char), "path", found) or non_ascii
     for match in _URI_SCAN.finditer(encoded):
         where = "path" if match.start() < query_start else "query string"
         text = match.group()
         if text[0] != "%":
-            non_ascii = non_ascii or _classify(ord(text), where, found)
+            non_ascii = _classify(ord(text), where, found) or non_ascii
         elif len(text) == 1:
             found.setdefault(
                 "uri.percent_encoding",
@@ -156,7 +156,7 @@ def scan_uri(facts: Facts) -> dict[str, str]:
         elif len(text) == 4:
             found.setdefault("uri.double_encoding", f"double encoding {text!r} in the {where}")
         else:
-            non_ascii = non_ascii or _classify(int(text[1:], 16), where, found)
+            non_ascii = _classify(int(text[1:], 16), where, found) or non_ascii
     if non_ascii:
         for where, data in (("path", facts.path_bytes), ("query string", facts.query_bytes)):
             try:
