@@ -9,10 +9,18 @@ from hypothesis import strategies as st
 from wsgi_flash._forwarded import (
     MAX_ELEMENTS,
     MAX_LENGTH,
+    MEMO_KEY_LENGTH,
+    MEMO_SIZE,
     _parse_unquoted,
     _scan,
+    address_memo,
+    client_address,
+    forwarded_memo,
+    host_memo,
+    is_host,
     node_address,
     parse_forwarded,
+    remembered_forwarded,
 )
 
 
@@ -232,3 +240,30 @@ def test_unquoted_fast_path_agrees_with_scanner(value: str) -> None:
         assert isinstance(fast, str)
     else:
         assert fast == scanned
+
+
+def test_memos_stay_bounded() -> None:
+    for n in range(3 * MEMO_SIZE):
+        remembered_forwarded(f"for=10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
+        client_address(f"10.{n >> 8 & 255}.{n & 255}.1:{n % 60000 + 1}")
+        is_host(f"host{n}.example")
+    for memo in (forwarded_memo, address_memo, host_memo):
+        assert 0 < len(memo) <= MEMO_SIZE
+
+
+def test_long_values_are_not_remembered() -> None:
+    value = "for=192.0.2.1;host=" + "a" * MEMO_KEY_LENGTH
+    assert remembered_forwarded(value) == [{"for": "192.0.2.1", "host": "a" * MEMO_KEY_LENGTH}]
+    assert value not in forwarded_memo
+    assert not is_host("b" * 300)
+    assert "b" * 300 not in host_memo
+
+
+def test_remembered_answers_are_the_parsed_answers() -> None:
+    value = "for=192.0.2.77;proto=https"
+    first = remembered_forwarded(value)
+    assert first == parse_forwarded(value)
+    assert remembered_forwarded(value) is first
+    assert client_address("192.0.2.77:443") == "192.0.2.77"
+    assert client_address("192.0.2.77:443") == "192.0.2.77"
+    assert client_address("nope") == ""

@@ -13,7 +13,8 @@ time is linear in the length of the value, and it refuses anything over
 Verdicts on values are remembered in small dicts (``*_memo``), because the
 same proxies, hosts and clients repeat and a dict lookup is far cheaper than
 a regex or :mod:`ipaddress`. Each is emptied when it holds
-:data:`MEMO_SIZE` entries, so client-chosen values cannot grow it.
+:data:`MEMO_SIZE` entries, and values longer than :data:`MEMO_KEY_LENGTH`
+are not remembered, so client-chosen values cannot grow it.
 
 .. code-block:: python
 
@@ -56,6 +57,8 @@ _NODE = re.compile(
 )
 
 MEMO_SIZE = 1024
+#: Longest value remembered, so a memo holds at most about 256 KiB of keys.
+MEMO_KEY_LENGTH = 256
 #: X-Forwarded-For entry to its address without port, ``""`` if none.
 address_memo: dict[str, str] = {}
 #: Host value to whether it is an RFC 3986 ``host[:port]``.
@@ -67,6 +70,9 @@ _node_memo: dict[str, tuple[str | None, bool]] = {}
 
 
 def _remember(memo: dict[str, t.Any], key: str, value: t.Any) -> None:
+    # Real values are short; a long one is a client's, so not worth memory.
+    if len(key) > MEMO_KEY_LENGTH:
+        return
     if len(memo) >= MEMO_SIZE:
         memo.clear()
     memo[key] = value

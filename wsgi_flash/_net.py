@@ -141,6 +141,12 @@ class NetworkSet(dict[object, bool]):
 
     :param networks: the networks to match.
     :param cache_size: how many answers to remember.
+
+    .. code-block:: python
+
+        >>> proxies = NetworkSet(parse_networks(["loopback", "10.0.0.0/8"], "proxies"))
+        >>> proxies["10.1.2.3"], "::ffff:127.0.0.1" in proxies, "192.0.2.1" in proxies
+        (True, True, False)
     """
 
     __slots__ = ("_cache_size", "_v4", "_v6", "networks")

@@ -112,6 +112,9 @@ class ProxyFix:
     -   ``X-Forwarded-Prefix`` sets ``SCRIPT_NAME`` to an absolute path that
         does not start with ``//``, without a trailing ``/``.
 
+    With ``trusted_proxies``, the other ``X-Forwarded-*`` headers are trusted
+    no further back than the hop where ``X-Forwarded-For`` found the client.
+
     ``environ["wsgi_flash.proxy_fix.orig"]`` (also ``werkzeug.proxy_fix.orig``)
     is a copy of the environ as it arrived, and
     ``environ["wsgi_flash.proxy_fix.chain"]`` lists the hops read from
@@ -124,15 +127,14 @@ class ProxyFix:
     :param x_port: number of proxies that set ``X-Forwarded-Port``.
     :param x_prefix: number of proxies that set ``X-Forwarded-Prefix``.
     :param forwarded: number of proxies that append to the RFC 7239
-        ``Forwarded`` header. When nonzero only ``Forwarded`` is read, and
-        its ``for``, ``proto`` and ``host`` set the same fields; passing a
-        nonzero ``x_*`` count too raises :exc:`ValueError`.
+        ``Forwarded`` header. When nonzero, only ``Forwarded`` is read; its
+        ``for``, ``proto`` and ``host`` set the same fields. Passing a nonzero
+        ``x_*`` count as well raises :exc:`ValueError`.
     :param trusted_proxies: addresses and CIDR networks (IPv4 or IPv6) of
         the proxies, and the names ``"loopback"`` and ``"private"``. Headers
         are then applied only when ``REMOTE_ADDR`` is one of them, and the
-        client is the rightmost hop that is not, at most as many hops back
-        as ``x_for`` or ``forwarded`` allows; the other headers are trusted
-        no further back than that.
+        client is the rightmost hop that is not, at most as many hops back as
+        ``x_for`` or ``forwarded`` allows.
     :param remove_untrusted_headers: with ``trusted_proxies``, delete the
         :data:`PROXY_HEADERS` from the environ of a request that did not come
         from a trusted proxy, so the app cannot read them by accident.
