@@ -1180,3 +1180,19 @@ def test_cached_host_verdict_never_skips_list_splitting() -> None:
     assert seen["HTTP_HOST"] == value
     seen = run(fix(x_host=1), make_environ(HTTP_X_FORWARDED_HOST=value))
     assert seen["HTTP_HOST"] == "b.example"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"HTTP_X_FORWARDED_FOR": "203.0.113.9"}, id="only-x-forwarded-for"),
+        pytest.param({"HTTP_X_FORWARDED_PREFIX": "/x", "HTTP_FORWARDED": ""}, id="empty-forwarded"),
+    ],
+)
+def test_forwarded_mode_with_removal_ignores_the_other_family(headers: dict[str, str]) -> None:
+    # Removal watches every proxy header; a trusted peer sending only
+    # X-Forwarded-* must not reach the Forwarded parser (it was a KeyError).
+    options = {"forwarded": 1, "trusted_proxies": ["10.0.0.1"], "remove_untrusted_headers": True}
+    seen = run(fix(**options), make_environ(**headers))
+    assert fields(seen) == fields(make_environ())
+    assert seen["wsgi_flash.proxy_fix.chain"] == []
