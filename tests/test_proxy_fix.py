@@ -785,10 +785,23 @@ def test_hostile_forwarded_is_ignored_and_logged(
     assert len(message) < 400
 
 
-_ANY_HEADER = st.text(st.characters(max_codepoint=0x2FF), max_size=80)
+_ANY_TEXT = st.text(st.characters(max_codepoint=0x2FF), max_size=80)
+_ANY_HEADER = st.none() | _ANY_TEXT | st.sampled_from(["", " ", ",", "192.0.2.1", "10.0.0.1"])
+_ANY_OPTIONS = [
+    {"x_for": 2, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1},
+    {"x_for": 3, "x_host": 2, "trusted_proxies": ["0.0.0.0/0", "::/0"]},
+    {"x_for": 0, "x_proto": 0, "x_prefix": 2, "trusted_proxies": ["10.0.0.0/8"]},
+    {"forwarded": 2},
+    {"forwarded": 3, "trusted_proxies": ["private", "loopback", "0.0.0.0/1"]},
+]
+# Every option set again, removing proxy headers from untrusted peers.
+_ANY_OPTIONS += [
+    {**options, "trusted_proxies": ["10.0.0.0/8"], "remove_untrusted_headers": True}
+    for options in list(_ANY_OPTIONS)
+]
 
 
-@settings(max_examples=200)
+@settings(max_examples=400)
 @given(
     st.fixed_dictionaries(
         {
@@ -798,22 +811,18 @@ _ANY_HEADER = st.text(st.characters(max_codepoint=0x2FF), max_size=80)
             "HTTP_X_FORWARDED_HOST": _ANY_HEADER,
             "HTTP_X_FORWARDED_PORT": _ANY_HEADER,
             "HTTP_X_FORWARDED_PREFIX": _ANY_HEADER,
-            "REMOTE_ADDR": st.one_of(_ANY_HEADER, _IPV4),
+            "REMOTE_ADDR": st.one_of(_ANY_TEXT, _IPV4, st.just("10.0.0.1")),
         }
     ),
-    st.sampled_from(
-        [
-            {"x_for": 2, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1},
-            {"x_for": 3, "x_host": 2, "trusted_proxies": ["0.0.0.0/0", "::/0"]},
-            {"forwarded": 2},
-            {"forwarded": 3, "trusted_proxies": ["private", "loopback", "0.0.0.0/1"]},
-        ]
-    ),
+    st.sampled_from(_ANY_OPTIONS),
 )
-def test_any_header_value_is_handled(headers: dict[str, str], options: dict[str, t.Any]) -> None:
+def test_any_header_value_is_handled(
+    headers: dict[str, str | None], options: dict[str, t.Any]
+) -> None:
+    environ = make_environ(**{key: value for key, value in headers.items() if value is not None})
     logging.getLogger(LOGGER).disabled = True
     try:
-        seen = run(fix(**options), make_environ(**headers))
+        seen = run(fix(**options), environ)
     finally:
         logging.getLogger(LOGGER).disabled = False
     # Whatever was applied is what its header promises.
