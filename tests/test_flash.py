@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import typing as t
+import zlib
 from wsgiref.validate import validator
 
 import pytest
@@ -372,11 +373,14 @@ def _flip(token: str, index: int) -> str:
     return token[:index] + replacement + token[index + 1 :]
 
 
-def _signed(payload: bytes) -> str:
+def _signed(payload: bytes, compress: bool = False) -> str:
     """A correctly signed token around an arbitrary payload, made with
-    itsdangerous's own signer."""
+    itsdangerous's own signer (and its "." mark for a zlib payload)."""
     signer = reference_serializer(SECRET).make_signer()
-    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=")
+    if compress:
+        encoded = b"." + base64.urlsafe_b64encode(zlib.compress(payload)).rstrip(b"=")
+    else:
+        encoded = base64.urlsafe_b64encode(payload).rstrip(b"=")
     return signer.sign(encoded).decode()
 
 
@@ -398,6 +402,12 @@ BAD_COOKIES = [
     pytest.param(lambda: _signed(b'[["a"]]'), "wrong shape", id="short-entry"),
     pytest.param(lambda: _signed(b'[["a", "b", 2]]'), "wrong shape", id="bad-markup-flag"),
     pytest.param(lambda: _signed(b'["a"]'), "wrong shape", id="entry-not-list"),
+    # Found by tests/fuzz/fuzz_flash_cookie.py: the JSON decoder's RecursionError.
+    pytest.param(
+        lambda: _signed(b"[" * 5000 + b"]" * 5000, compress=True),
+        "nests too deeply",
+        id="nested-too-deep",
+    ),
 ]
 
 

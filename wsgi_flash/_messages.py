@@ -80,6 +80,10 @@ def parse(payload: bytes) -> list[Message]:
         data = _DECODER.decode(payload.decode("utf-8"))
     except ValueError:
         raise InvalidToken("payload not JSON") from None
+    except RecursionError:
+        # Only a holder of the key can sign such a payload (flash() refuses
+        # values nested over 32 levels), but it is still no reason for a 500.
+        raise InvalidToken("payload nests too deeply") from None
     if type(data) is not list:
         raise InvalidToken("payload of the wrong shape")
     messages: list[Message] = []
