@@ -266,7 +266,7 @@ def _header(values: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
     return st.none() | joined.map(lambda parts: parts[1].join(parts[0]))
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(
     counts=st.fixed_dictionaries(
         {name: st.integers(0, 3) for name in ("x_for", "x_proto", "x_host", "x_port", "x_prefix")}
