@@ -1,0 +1,98 @@
+"""The full stack: all four middlewares around one app, as ``stack()`` builds it.
+
+Goal (issue 7): on a request that gives none of them anything to do (no
+cookie, no proxy headers, nothing malformed, no hooks registered) the four
+together add at most 3 µs. The flash rows show what setting and reading a
+message costs through the whole stack, over the bare app giving the same
+response.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from harness import Bench, make_environ
+from werkzeug.test import Client
+
+from wsgi_flash import RequestHooks, flash, get_flashed_messages, stack
+
+GROUP = "stack"
+GOAL_ADDED_US = 3.0
+SECRET = "benchmark-secret-key-0123456789abcdef"
+
+
+def bare_ok(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def bare_redirect(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    start_response("303 See Other", [("Location", "/")])
+    return [b""]
+
+
+def flash_redirect(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    flash(environ, "Your changes were saved.", "success")
+    start_response("303 See Other", [("Location", "/")])
+    return [b""]
+
+
+def read(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    messages = get_flashed_messages(environ, with_categories=True)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok" if messages else b"none"]
+
+
+def full_stack(app: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """ProxyFix trusting loopback, the malformed-request logger rejecting
+    bad escapes, flash, and RequestHooks with no hooks registered."""
+    return stack(
+        RequestHooks(app),
+        secret_key=SECRET,
+        proxy={"x_for": 1, "trusted_proxies": ["loopback"]},
+        malformed={"reject": ["uri.percent_encoding"]},
+    )
+
+
+def _flash_cookie() -> str:
+    client = Client(full_stack(flash_redirect))
+    client.get("/")
+    cookie = client.get_cookie("flash")
+    assert cookie is not None, "the stack set no flash cookie"
+    return f"flash={cookie.value}"
+
+
+def run(bench: Bench) -> None:
+    plain = make_environ("/")
+    bare_us = bench.time(bare_ok, plain)
+    bench.row(GROUP, "bare app", bare_us)
+    nothing_us = bench.time(full_stack(bare_ok), plain)
+    added = nothing_us - bare_us
+    bench.row(
+        GROUP,
+        "full stack, nothing to do",
+        nothing_us,
+        added=added,
+        compare="vs bare app",
+        goal=f"≤ {GOAL_ADDED_US:g} µs added",
+        ok=added <= GOAL_ADDED_US,
+    )
+
+    redirect_us = bench.time(bare_redirect, plain)
+    set_us = bench.time(full_stack(flash_redirect), plain)
+    bench.row(
+        GROUP,
+        "full stack, flash + redirect",
+        set_us,
+        added=set_us - redirect_us,
+        compare="vs bare redirect",
+    )
+    with_cookie = make_environ("/", HTTP_COOKIE=_flash_cookie())
+    read_us = bench.time(full_stack(read), with_cookie)
+    bench.row(
+        GROUP,
+        "full stack, read + clear",
+        read_us,
+        added=read_us - bare_us,
+        compare="vs bare app",
+    )
