@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from pythonjsonlogger.json import JsonFormatter
 from werkzeug.wrappers import Request
 
-from wsgi_flash._checks import CHECKS, host_is_allowed, split_domain_port
-from wsgi_flash.malformed import MalformedRequestLogger, _TokenBucket, report_malformed
+from wsgi_flash._checks import CHECKS, scope_of
+from wsgi_flash._reporting import TokenBucket
+from wsgi_flash._request_checks import host_is_allowed, split_domain_port
+from wsgi_flash.malformed import MalformedRequestLogger, report_malformed
 
 LOGGER = "wsgi_flash.malformed"
 
@@ -267,7 +269,9 @@ def test_clean_request_passes_untouched(records: Records) -> None:
     assert result is app.response
     assert app.calls[0] is environ
     assert environ["wsgi.input"] is stream
-    assert environ == before
+    # Only the documented key for report_malformed() is added; nothing changes.
+    assert {key: environ[key] for key in before} == before
+    assert environ.keys() - before.keys() == {"wsgi_flash.malformed.reporter"}
     assert records == []
 
 
@@ -367,6 +371,28 @@ def test_werkzeug_proxy_fix_original_peer_is_logged(records: Records) -> None:
     assert (records[0].remote_addr, records[0].peer_addr) == ("198.51.100.4", "192.0.2.7")  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("orig", "message_tail", "peer_addr"),
+    [
+        pytest.param({"REMOTE_ADDR": "10.0.0.2"}, "from 203.0.113.9 (peer 10.0.0.2)", "10.0.0.2",
+                     id="peer-differs"),
+        pytest.param({"REMOTE_ADDR": "203.0.113.9"}, "from 203.0.113.9", "203.0.113.9",
+                     id="peer-same-as-client"),
+        pytest.param({"REMOTE_ADDR": None}, "from 203.0.113.9", None, id="peer-unknown"),
+        pytest.param({}, "from 203.0.113.9", None, id="orig-without-remote-addr"),
+        pytest.param(None, "from 203.0.113.9", None, id="no-proxy-fix"),
+    ],
+)
+def test_original_peer_is_mentioned_only_when_known_and_different(
+    orig: dict[str, t.Any] | None, message_tail: str, peer_addr: str | None, records: Records
+) -> None:
+    environ = make_environ("/a%zz", **{"wsgi_flash.proxy_fix.orig": orig})
+    environ["REMOTE_ADDR"] = "203.0.113.9"
+    call(MalformedRequestLogger(Recorder()), environ)
+    assert records[0].getMessage().endswith(message_tail)
+    assert getattr(records[0], "peer_addr", None) == peer_addr
+
+
 def test_json_formatter_emits_the_fields(records: Records) -> None:
     call(MalformedRequestLogger(Recorder()), make_environ("/a%00", raw="/a%00"))
     stream = io.StringIO()
@@ -386,7 +412,7 @@ def test_json_formatter_emits_the_fields(records: Records) -> None:
 
 
 def test_token_bucket_refills_and_counts_suppressed() -> None:
-    bucket = _TokenBucket(2, 10.0, now=0.0)
+    bucket = TokenBucket(2, 10.0, now=0.0)
     taken = [bucket.take(0.0), bucket.take(0.0), bucket.take(0.0), bucket.take(1.0)]
     assert taken == [0, 0, None, None]
     assert bucket.take(5.0) == 2  # one token back after 5 s (2 per 10 s)
@@ -587,6 +613,22 @@ def test_report_malformed_inside_the_middleware(records: Records) -> None:
     assert middleware.stats["app.report"]["logged"] == 1
 
 
+def test_report_malformed_from_a_streamed_body_counts_in_the_middleware(
+    records: Records,
+) -> None:
+    def app(environ: t.Any, start_response: t.Any) -> t.Iterator[bytes]:
+        start_response("200 OK", [])
+        yield b"a"
+        # Runs while the server iterates, after the middleware returned.
+        report_malformed(environ, "late finding")
+        yield b"b"
+
+    middleware = MalformedRequestLogger(app, max_value_length=5)
+    assert call(middleware, make_environ())[2] == b"ab"
+    assert middleware.stats["app.report"]["logged"] == 1
+    assert records[0].detail == "late ...(7 more)"  # type: ignore[attr-defined]
+
+
 def test_report_malformed_outside_the_middleware(records: Records) -> None:
     report_malformed(make_environ(), "odd input")
     assert found(records) == ["app.report"]
@@ -702,8 +744,7 @@ def test_random_environs_never_raise(environ: dict[str, t.Any]) -> None:
         assert errors == []
         # The pre-scan never waves through what a full inspection flags.
         if not middleware._suspects(environ):
-            every_scope = ["method", "protocol", "host", "headers", "uri", "args", "body",
-                           "range", "cookie"]
+            every_scope = sorted({scope_of(check.id) for check in CHECKS})
             before = sum(counts["found"] for counts in middleware.stats.values())
             middleware._inspect(environ, every_scope)
             after = sum(counts["found"] for counts in middleware.stats.values())

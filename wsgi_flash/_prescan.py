@@ -1,0 +1,126 @@
+"""The malformed-request pre-scan
+===============================
+
+Every request passes through :meth:`PreScan.suspects` before the app runs,
+so it must cost a clean request almost nothing: a few dictionary lookups,
+one pass over all environ strings at C speed, and a handful of short
+comparisons. It names the scopes (``uri``, ``host``, ``body``...) whose
+detectors must look closer, and may name one in vain but never misses one:
+a request it passes cannot fail any enabled check.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ._request_checks import COMMON_METHODS
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+# Pre-scan patterns: a request that none of them flags cannot fail any check.
+_ODD_ESCAPE = re.compile(r"%(?![2-6][0-9A-Fa-f]|7[0-9A-Ea-e])|%25[0-9A-Fa-f]")
+_CONTROL_BYTES = bytes((*range(32), 127))
+_URI_KEYS = ("PATH_INFO", "QUERY_STRING", "RAW_URI", "REQUEST_URI", "SCRIPT_NAME")
+_HTTP_1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
+_NEEDS_LENGTH = frozenset(("POST", "PUT", "PATCH"))
+_is_str = str.__instancecheck__
+# Possessive quantifiers: a Cookie header is matched in one pass, never retried.
+_COOKIE_OK = re.compile(
+    r"(?:[ \t]*+[!#$%&'*+\-.^_`|~0-9A-Za-z]++=[^;]*+;)*+"
+    r"(?:[ \t]*+[!#$%&'*+\-.^_`|~0-9A-Za-z]++=[^;]*+)?+"
+)
+
+
+def _odd_count(text: str) -> int:
+    """How many characters of ``text`` are not printable ASCII."""
+    return len(text) - len(text.encode("ascii", "ignore").translate(None, _CONTROL_BYTES))
+
+
+class PreScan:
+    """The pre-scan of one middleware.
+
+    :param clean_hosts: Host values that passed every host check; the
+        middleware adds to it.
+    :param query_limit: query length below which no argument limit can trip.
+    :param checks_bodies: whether a body check is enabled.
+    :param checks_length: whether ``max_content_length`` is set.
+    """
+
+    def __init__(
+        self, clean_hosts: set[str], query_limit: int, checks_bodies: bool, checks_length: bool
+    ) -> None:
+        self.clean_hosts = clean_hosts
+        self.query_limit = query_limit
+        self.checks_bodies = checks_bodies
+        self.checks_length = checks_length
+
+    def suspects(self, environ: WSGIEnvironment) -> list[str]:
+        """A cheap pre-scan naming the scopes (``uri``, ``host``, ``body``...)
+        whose checks must look closer; empty means no enabled check can find
+        anything. It may name a scope in vain, never miss one.
+
+        The costly part is one pass over all environ strings at C speed
+        instead of a Python loop over the headers.
+        """
+        get = environ.get
+        suspects: list[str] = []
+        method = get("REQUEST_METHOD")
+        if method not in COMMON_METHODS:
+            suspects.append("method")
+        if get("SERVER_PROTOCOL") not in _HTTP_1:
+            suspects.append("protocol")
+        if get("HTTP_HOST") not in self.clean_hosts:
+            suspects.append("host")
+        # Every header, the path and the query are printable ASCII.
+        text = " ".join(filter(_is_str, environ.values()))
+        if not text.isascii() or len(text.encode().translate(None, _CONTROL_BYTES)) != len(text):
+            suspects += _odd_values(environ, text)
+        query = get("QUERY_STRING", "")
+        target = get("RAW_URI") or get("REQUEST_URI")
+        encoded = query  # what the client percent-encoded, as scan_uri reads it
+        if type(target) is str:
+            if target[:1] != "/" or "#" in target:
+                suspects.append("target")
+            encoded = target
+        if (
+            type(encoded) is not str or ("%" in encoded and _ODD_ESCAPE.search(encoded))
+        ) and "uri" not in suspects:
+            suspects.append("uri")
+        if type(query) is not str or len(query) > self.query_limit:
+            suspects.append("args")
+        length = get("CONTENT_LENGTH", "")
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            suspects.append("body")
+        elif length == "":
+            if method in _NEEDS_LENGTH:
+                suspects.append("body")
+        elif length != "0" and (
+            method in ("GET", "HEAD")
+            or type(length) is not str
+            or not (length.isascii() and length.isdigit())
+            or not get("CONTENT_TYPE")
+            or self.checks_bodies
+            or self.checks_length
+        ):
+            suspects.append("body")
+        if "HTTP_RANGE" in environ:
+            suspects.append("range")
+        cookie = get("HTTP_COOKIE")
+        if cookie is not None and (type(cookie) is not str or not _COOKIE_OK.fullmatch(cookie)):
+            suspects.append("cookie")
+        return suspects
+
+
+def _odd_values(environ: WSGIEnvironment, text: str) -> list[str]:
+    """Whether the URI values, the other values (headers), or both hold
+    the characters outside printable ASCII that ``text`` holds, so that a
+    decoded ``%00`` in the path does not send every header through a
+    Python loop."""
+    get = environ.get
+    in_uri = _odd_count(" ".join([v for key in _URI_KEYS if isinstance(v := get(key), str)]))
+    scopes = ["uri"] if in_uri else []
+    if _odd_count(text) > in_uri:
+        scopes.append("headers")
+    return scopes
