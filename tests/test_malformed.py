@@ -116,8 +116,12 @@ def found(records: Records) -> list[str]:
 # One row per check: the environ that trips it, and the options it needs.
 CHECK_CASES = [
     pytest.param("method.token", make_environ(method="G(T"), {}, id="method-token"),
-    pytest.param("method.unusual", make_environ(method="PROPFIND"), {"enable": ("method.unusual",)},
-                 id="method-unusual"),
+    pytest.param(
+        "method.unusual",
+        make_environ(method="PROPFIND"),
+        {"enable": ("method.unusual",)},
+        id="method-unusual",
+    ),
     pytest.param("protocol.version", make_environ(SERVER_PROTOCOL="HTTP/1.2"), {}, id="http-1.2"),
     pytest.param("uri.percent_encoding", make_environ("/a%zz"), {}, id="percent-zz"),
     pytest.param("uri.percent_encoding", make_environ("/a?q=%4"), {}, id="percent-truncated"),
@@ -127,53 +131,102 @@ CHECK_CASES = [
     pytest.param("uri.invalid_utf8", make_environ("/?q=%c3", raw="/?q=%c3"), {}, id="utf8-query"),
     pytest.param("uri.nul_byte", make_environ("/a\x00b", raw="/a%00b"), {}, id="nul-path"),
     pytest.param("uri.nul_byte", make_environ("/?q=%00", raw="/?q=%00"), {}, id="nul-query"),
-    pytest.param("uri.crlf", make_environ("/r\r\nSet-Cookie:x", raw="/r%0d%0aSet-Cookie:x"), {},
-                 id="crlf-path"),
+    pytest.param(
+        "uri.crlf",
+        make_environ("/r\r\nSet-Cookie:x", raw="/r%0d%0aSet-Cookie:x"),
+        {},
+        id="crlf-path",
+    ),
     pytest.param("uri.crlf", make_environ("/?next=%0aLocation:x"), {}, id="crlf-query"),
     pytest.param("uri.control_characters", make_environ("/a\x1b", raw="/a%1b"), {}, id="esc-path"),
     pytest.param("uri.fragment", make_environ("/a", raw="/a#frag"), {}, id="fragment"),
-    pytest.param("uri.target_form", make_environ("/a", raw="http://evil.example/a"), {},
-                 id="absolute-other-host"),
+    pytest.param(
+        "uri.target_form",
+        make_environ("/a", raw="http://evil.example/a"),
+        {},
+        id="absolute-other-host",
+    ),
     pytest.param("uri.target_form", make_environ("*"), {}, id="asterisk-with-get"),
     pytest.param("host.missing", make_environ(HTTP_HOST=None), {}, id="host-missing"),
     pytest.param("host.empty", make_environ(HTTP_HOST=""), {}, id="host-empty"),
     pytest.param("host.invalid", make_environ(HTTP_HOST="evil.com/x?y"), {}, id="host-path"),
     pytest.param("host.invalid", make_environ(HTTP_HOST="a,b"), {}, id="host-duplicate-joined"),
-    pytest.param("host.invalid", make_environ(HTTP_HOST="a_b.example.com"), {},
-                 id="host-underscore"),
-    pytest.param("host.not_allowed", make_environ(HTTP_HOST="evil.example"),
-                 {"allowed_hosts": [".example.com"]}, id="host-not-allowed"),
-    pytest.param("host.numeric_ip", make_environ(HTTP_HOST="10.1.2.3:80"),
-                 {"enable": ("host.numeric_ip",)}, id="host-ipv4"),
-    pytest.param("host.numeric_ip", make_environ(HTTP_HOST="[::1]"),
-                 {"enable": ("host.numeric_ip",)}, id="host-ipv6"),
-    pytest.param("header.control_characters", make_environ(HTTP_X_A="a\x01b"), {},
-                 id="header-ctl"),
-    pytest.param("header.control_characters", make_environ(HTTP_USER_AGENT="a\x1b[31m"), {},
-                 id="header-ansi"),
-    pytest.param("header.content_length",
-                 make_environ(method="POST", CONTENT_LENGTH="abc", CONTENT_TYPE="text/plain"), {},
-                 id="content-length-abc"),
+    pytest.param(
+        "host.invalid", make_environ(HTTP_HOST="a_b.example.com"), {}, id="host-underscore"
+    ),
+    pytest.param(
+        "host.not_allowed",
+        make_environ(HTTP_HOST="evil.example"),
+        {"allowed_hosts": [".example.com"]},
+        id="host-not-allowed",
+    ),
+    pytest.param(
+        "host.numeric_ip",
+        make_environ(HTTP_HOST="10.1.2.3:80"),
+        {"enable": ("host.numeric_ip",)},
+        id="host-ipv4",
+    ),
+    pytest.param(
+        "host.numeric_ip",
+        make_environ(HTTP_HOST="[::1]"),
+        {"enable": ("host.numeric_ip",)},
+        id="host-ipv6",
+    ),
+    pytest.param("header.control_characters", make_environ(HTTP_X_A="a\x01b"), {}, id="header-ctl"),
+    pytest.param(
+        "header.control_characters", make_environ(HTTP_USER_AGENT="a\x1b[31m"), {}, id="header-ansi"
+    ),
+    pytest.param(
+        "header.content_length",
+        make_environ(method="POST", CONTENT_LENGTH="abc", CONTENT_TYPE="text/plain"),
+        {},
+        id="content-length-abc",
+    ),
     pytest.param("header.range", make_environ(HTTP_RANGE="bytes=5-1"), {}, id="range-backwards"),
     pytest.param("header.range", make_environ(HTTP_RANGE="bytes=x"), {}, id="range-garbage"),
-    pytest.param("header.range", make_environ(HTTP_RANGE="bytes=" + ",".join(["0-1"] * 17)), {},
-                 id="range-too-many"),
+    pytest.param(
+        "header.range",
+        make_environ(HTTP_RANGE="bytes=" + ",".join(["0-1"] * 17)),
+        {},
+        id="range-too-many",
+    ),
     pytest.param("header.cookie", make_environ(HTTP_COOKIE="a=1; junk"), {}, id="cookie-no-equals"),
     pytest.param("header.cookie", make_environ(HTTP_COOKIE="a b=1"), {}, id="cookie-bad-name"),
-    pytest.param("body.get_with_body",
-                 make_environ(CONTENT_LENGTH="3", CONTENT_TYPE="text/plain",
-                              **{"wsgi.input": io.BytesIO(b"abc")}), {}, id="get-with-body"),
+    pytest.param(
+        "body.get_with_body",
+        make_environ(
+            CONTENT_LENGTH="3", CONTENT_TYPE="text/plain", **{"wsgi.input": io.BytesIO(b"abc")}
+        ),
+        {},
+        id="get-with-body",
+    ),
     pytest.param("body.length_missing", make_environ(method="POST"), {}, id="post-no-length"),
-    pytest.param("body.length_and_chunked",
-                 make_environ(method="POST", CONTENT_LENGTH="3", CONTENT_TYPE="text/plain",
-                              HTTP_TRANSFER_ENCODING="chunked"), {}, id="length-and-chunked"),
-    pytest.param("body.content_type_missing", make_environ(method="POST", CONTENT_LENGTH="3"), {},
-                 id="body-no-type"),
-    pytest.param("body.too_large",
-                 make_environ(method="POST", CONTENT_LENGTH="2000", CONTENT_TYPE="text/plain"),
-                 {"max_content_length": 1000}, id="too-large"),
-    pytest.param("args.too_many", make_environ("/?" + "&".join(["a=1"] * 1001)), {},
-                 id="too-many-args"),
+    pytest.param(
+        "body.length_and_chunked",
+        make_environ(
+            method="POST",
+            CONTENT_LENGTH="3",
+            CONTENT_TYPE="text/plain",
+            HTTP_TRANSFER_ENCODING="chunked",
+        ),
+        {},
+        id="length-and-chunked",
+    ),
+    pytest.param(
+        "body.content_type_missing",
+        make_environ(method="POST", CONTENT_LENGTH="3"),
+        {},
+        id="body-no-type",
+    ),
+    pytest.param(
+        "body.too_large",
+        make_environ(method="POST", CONTENT_LENGTH="2000", CONTENT_TYPE="text/plain"),
+        {"max_content_length": 1000},
+        id="too-large",
+    ),
+    pytest.param(
+        "args.too_many", make_environ("/?" + "&".join(["a=1"] * 1001)), {}, id="too-many-args"
+    ),
     pytest.param("args.too_long", make_environ("/?" + "n" * 101 + "=1"), {}, id="long-arg-name"),
     pytest.param("args.too_long", make_environ("/?q=" + "v" * 4001), {}, id="long-arg-value"),
 ]
@@ -181,7 +234,9 @@ CHECK_CASES = [
 
 @pytest.mark.parametrize(("check", "environ", "options"), CHECK_CASES)
 def test_each_check_logs_its_finding(
-    check: str, environ: dict[str, t.Any], options: dict[str, t.Any],
+    check: str,
+    environ: dict[str, t.Any],
+    options: dict[str, t.Any],
     records: Records,
 ) -> None:
     app = Recorder()
@@ -203,20 +258,32 @@ CLEAN_CASES = [
     pytest.param(make_environ(HTTP_HOST="App.Example.COM.:8443"), {}, id="host-case-dot-port"),
     pytest.param(make_environ(HTTP_HOST="[2001:db8::1]:80"), {}, id="host-ipv6-literal"),
     pytest.param(make_environ(HTTP_HOST="10.1.2.3"), {}, id="ip-host-off-by-default"),
-    pytest.param(make_environ(HTTP_HOST="a.example.com"), {"allowed_hosts": [".example.com"]},
-                 id="allowed-subdomain"),
-    pytest.param(make_environ(HTTP_HOST="example.com"), {"allowed_hosts": [".example.com"]},
-                 id="allowed-apex"),
+    pytest.param(
+        make_environ(HTTP_HOST="a.example.com"),
+        {"allowed_hosts": [".example.com"]},
+        id="allowed-subdomain",
+    ),
+    pytest.param(
+        make_environ(HTTP_HOST="example.com"),
+        {"allowed_hosts": [".example.com"]},
+        id="allowed-apex",
+    ),
     pytest.param(make_environ(HTTP_HOST="anything"), {"allowed_hosts": ["*"]}, id="allowed-star"),
     pytest.param(make_environ(HTTP_RANGE="bytes=0-99, 200-, -50"), {}, id="range-ok"),
     pytest.param(make_environ(HTTP_COOKIE='a=1; b="x y"; c=; d=e=f;'), {}, id="cookie-ok"),
     pytest.param(make_environ(HTTP_USER_AGENT="Mozilla/5.0 \tcafé"), {}, id="ua-tab-latin1"),
     pytest.param(make_environ(method="POST", CONTENT_LENGTH="0"), {}, id="post-empty"),
-    pytest.param(make_environ(method="POST", HTTP_TRANSFER_ENCODING="chunked",
-                              CONTENT_TYPE="text/plain"), {}, id="post-chunked"),
+    pytest.param(
+        make_environ(method="POST", HTTP_TRANSFER_ENCODING="chunked", CONTENT_TYPE="text/plain"),
+        {},
+        id="post-chunked",
+    ),
     pytest.param(make_environ(method="POST", SERVER_PROTOCOL="HTTP/2"), {}, id="http2-post"),
-    pytest.param(make_environ(RAW_URI=None, PATH_INFO="/a%zz", QUERY_STRING="q=1"), {},
-                 id="no-raw-uri-literal-percent-in-path-info"),
+    pytest.param(
+        make_environ(RAW_URI=None, PATH_INFO="/a%zz", QUERY_STRING="q=1"),
+        {},
+        id="no-raw-uri-literal-percent-in-path-info",
+    ),
 ]
 
 
@@ -245,10 +312,16 @@ def test_without_raw_uri_the_query_and_decoded_path_are_checked(
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
-        pytest.param(make_environ("/a\xff\x00", raw="/a%ff%00"),
-                     ["uri.invalid_utf8", "uri.nul_byte"], id="nul-after-non-ascii"),
-        pytest.param(make_environ("/a\xe9?q=%0d%0a", RAW_URI=None),
-                     ["uri.invalid_utf8", "uri.crlf"], id="crlf-after-latin1-path-info"),
+        pytest.param(
+            make_environ("/a\xff\x00", raw="/a%ff%00"),
+            ["uri.invalid_utf8", "uri.nul_byte"],
+            id="nul-after-non-ascii",
+        ),
+        pytest.param(
+            make_environ("/a\xe9?q=%0d%0a", RAW_URI=None),
+            ["uri.invalid_utf8", "uri.crlf"],
+            id="crlf-after-latin1-path-info",
+        ),
     ],
 )
 def test_a_non_ascii_byte_does_not_hide_later_control_bytes(
@@ -327,9 +400,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("key", "value"), HOSTILE)
-def test_records_are_one_escaped_line(
-    key: str, value: str, records: Records
-) -> None:
+def test_records_are_one_escaped_line(key: str, value: str, records: Records) -> None:
     environ = make_environ("/a%zz", HTTP_X_BAD="\x01", **{key: value})
     call(MalformedRequestLogger(Recorder()), environ)
     assert records
@@ -347,18 +418,39 @@ def test_long_values_are_truncated(records: Records) -> None:
 
 def test_structured_fields(records: Records) -> None:
     environ = make_environ(
-        "/a%zz", HTTP_USER_AGENT="curl/8", HTTP_X_REQUEST_ID="req-1",
+        "/a%zz",
+        HTTP_USER_AGENT="curl/8",
+        HTTP_X_REQUEST_ID="req-1",
         **{"wsgi_flash.proxy_fix.orig": {"REMOTE_ADDR": "10.0.0.2"}},
     )
     environ["REMOTE_ADDR"] = "203.0.113.9"
     call(MalformedRequestLogger(Recorder()), environ)
-    fields = {key: getattr(records[0], key) for key in (
-        "check", "action", "event", "method", "path", "remote_addr", "peer_addr",
-        "user_agent", "request_id", "suppressed")}
+    fields = {
+        key: getattr(records[0], key)
+        for key in (
+            "check",
+            "action",
+            "event",
+            "method",
+            "path",
+            "remote_addr",
+            "peer_addr",
+            "user_agent",
+            "request_id",
+            "suppressed",
+        )
+    }
     assert fields == {
-        "check": "uri.percent_encoding", "action": "log", "event": "input_validation_fail",
-        "method": "GET", "path": "/a%zz", "remote_addr": "203.0.113.9",
-        "peer_addr": "10.0.0.2", "user_agent": "curl/8", "request_id": "req-1", "suppressed": 0,
+        "check": "uri.percent_encoding",
+        "action": "log",
+        "event": "input_validation_fail",
+        "method": "GET",
+        "path": "/a%zz",
+        "remote_addr": "203.0.113.9",
+        "peer_addr": "10.0.0.2",
+        "user_agent": "curl/8",
+        "request_id": "req-1",
+        "suppressed": 0,
     }
     assert "from 203.0.113.9 (peer 10.0.0.2)" in records[0].getMessage()
 
@@ -374,10 +466,18 @@ def test_werkzeug_proxy_fix_original_peer_is_logged(records: Records) -> None:
 @pytest.mark.parametrize(
     ("orig", "message_tail", "peer_addr"),
     [
-        pytest.param({"REMOTE_ADDR": "10.0.0.2"}, "from 203.0.113.9 (peer 10.0.0.2)", "10.0.0.2",
-                     id="peer-differs"),
-        pytest.param({"REMOTE_ADDR": "203.0.113.9"}, "from 203.0.113.9", "203.0.113.9",
-                     id="peer-same-as-client"),
+        pytest.param(
+            {"REMOTE_ADDR": "10.0.0.2"},
+            "from 203.0.113.9 (peer 10.0.0.2)",
+            "10.0.0.2",
+            id="peer-differs",
+        ),
+        pytest.param(
+            {"REMOTE_ADDR": "203.0.113.9"},
+            "from 203.0.113.9",
+            "203.0.113.9",
+            id="peer-same-as-client",
+        ),
         pytest.param({"REMOTE_ADDR": None}, "from 203.0.113.9", None, id="peer-unknown"),
         pytest.param({}, "from 203.0.113.9", None, id="orig-without-remote-addr"),
         pytest.param(None, "from 203.0.113.9", None, id="no-proxy-fix"),
@@ -432,7 +532,10 @@ def test_rate_limit_suppresses_and_summarises(records: Records) -> None:
     assert records[2].suppressed == 1234  # type: ignore[attr-defined]
     assert records[2].getMessage().endswith("; 1,234 similar suppressed")
     assert middleware.stats["uri.percent_encoding"] == {
-        "found": 1237, "logged": 3, "suppressed": 1234, "rejected": 0,
+        "found": 1237,
+        "logged": 3,
+        "suppressed": 1234,
+        "rejected": 0,
     }
 
 
@@ -526,11 +629,16 @@ BODY_CASES = [
     pytest.param("body.json", "application/json", b'{"a": 1,}', id="json-trailing-comma"),
     pytest.param("body.json", "application/problem+json", b"NaN", id="json-nan"),
     pytest.param("body.json", "application/json", b'"\xff"', id="json-not-utf8"),
-    pytest.param("body.urlencoded", "application/x-www-form-urlencoded", b"a=%zz&b=1",
-                 id="form-bad-escape"),
+    pytest.param(
+        "body.urlencoded", "application/x-www-form-urlencoded", b"a=%zz&b=1", id="form-bad-escape"
+    ),
     pytest.param("body.multipart", "multipart/form-data", b"--x\r\n", id="multipart-no-boundary"),
-    pytest.param("body.multipart", "multipart/form-data; boundary=abc", b"--xyz\r\n\r\n--xyz--",
-                 id="multipart-body-lacks-boundary"),
+    pytest.param(
+        "body.multipart",
+        "multipart/form-data; boundary=abc",
+        b"--xyz\r\n\r\n--xyz--",
+        id="multipart-body-lacks-boundary",
+    ),
 ]
 
 
@@ -540,7 +648,9 @@ def test_body_checks_log_and_keep_the_body(
 ) -> None:
     app = Recorder()
     environ = make_environ(
-        method="POST", CONTENT_TYPE=content_type, CONTENT_LENGTH=str(len(body)),
+        method="POST",
+        CONTENT_TYPE=content_type,
+        CONTENT_LENGTH=str(len(body)),
         **{"wsgi.input": io.BytesIO(body + b"NEXT REQUEST")},
     )
     call(MalformedRequestLogger(app, enable=("body.*",)), environ)
@@ -553,25 +663,33 @@ def test_body_checks_log_and_keep_the_body(
     [
         pytest.param("application/json", b'{"a": [1, 2.5, null]}', id="json"),
         pytest.param("application/x-www-form-urlencoded", b"a=%20b&c=d+e", id="form"),
-        pytest.param("multipart/form-data; boundary=abc",
-                     b'--abc\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--abc--\r\n',
-                     id="multipart"),
+        pytest.param(
+            "multipart/form-data; boundary=abc",
+            b'--abc\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--abc--\r\n',
+            id="multipart",
+        ),
     ],
 )
-def test_valid_bodies_log_nothing(
-    content_type: str, body: bytes, records: Records
-) -> None:
+def test_valid_bodies_log_nothing(content_type: str, body: bytes, records: Records) -> None:
     app = Recorder()
-    environ = make_environ(method="POST", CONTENT_TYPE=content_type, CONTENT_LENGTH=str(len(body)),
-                           **{"wsgi.input": io.BytesIO(body)})
+    environ = make_environ(
+        method="POST",
+        CONTENT_TYPE=content_type,
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(body)},
+    )
     call(MalformedRequestLogger(app, enable=("body.*",)), environ)
     assert records == [] and app.bodies == [body]
 
 
 def test_form_body_fields_count_against_max_arguments(records: Records) -> None:
     body = "&".join(["a=1"] * 11).encode()
-    environ = make_environ(method="POST", CONTENT_TYPE="application/x-www-form-urlencoded",
-                           CONTENT_LENGTH=str(len(body)), **{"wsgi.input": io.BytesIO(body)})
+    environ = make_environ(
+        method="POST",
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(body)},
+    )
     call(MalformedRequestLogger(Recorder(), enable=("body.urlencoded",), max_arguments=10), environ)
     assert found(records) == ["args.too_many"]
 
@@ -579,8 +697,12 @@ def test_form_body_fields_count_against_max_arguments(records: Records) -> None:
 def test_body_over_the_buffer_is_not_read(records: Records) -> None:
     stream = io.BytesIO(b"x" * 100)
     app = Recorder()
-    environ = make_environ(method="POST", CONTENT_TYPE="application/json", CONTENT_LENGTH="100",
-                           **{"wsgi.input": stream})
+    environ = make_environ(
+        method="POST",
+        CONTENT_TYPE="application/json",
+        CONTENT_LENGTH="100",
+        **{"wsgi.input": stream},
+    )
     call(MalformedRequestLogger(app, enable=("body.json",), body_buffer_size=99), environ)
     assert app.calls[0]["wsgi.input"] is stream and app.bodies == [b"x" * 100]
     assert records == []
@@ -589,8 +711,9 @@ def test_body_over_the_buffer_is_not_read(records: Records) -> None:
 def test_body_checks_are_off_by_default() -> None:
     stream = io.BytesIO(b"{not json")
     app = Recorder()
-    environ = make_environ(method="POST", CONTENT_TYPE="application/json", CONTENT_LENGTH="9",
-                           **{"wsgi.input": stream})
+    environ = make_environ(
+        method="POST", CONTENT_TYPE="application/json", CONTENT_LENGTH="9", **{"wsgi.input": stream}
+    )
     call(MalformedRequestLogger(app), environ)
     assert app.calls[0]["wsgi.input"] is stream
 
@@ -642,28 +765,55 @@ def test_report_malformed_rejects_non_requests() -> None:
 # Configuration -----------------------------------------------------------------
 
 BAD_OPTIONS = [
-    pytest.param({"reject": "uri.nul_byte"}, TypeError, r"reject=\('uri.nul_byte',\)",
-                 id="reject-str"),
+    pytest.param(
+        {"reject": "uri.nul_byte"}, TypeError, r"reject=\('uri.nul_byte',\)", id="reject-str"
+    ),
     pytest.param({"reject": ("uri.nul",)}, ValueError, r"did you mean 'uri.nul_byte'", id="typo"),
     pytest.param({"enable": ("nope",)}, ValueError, r"python -m wsgi_flash checks", id="unknown"),
     pytest.param({"reject": ("app.report",)}, ValueError, r"cannot reject", id="not-rejectable"),
-    pytest.param({"reject": ("uri.crlf",), "disable": ("uri.crlf",)}, ValueError,
-                 r"disable and also", id="reject-and-disable"),
-    pytest.param({"reject": ("host.not_allowed",)}, ValueError, r"needs allowed_hosts",
-                 id="not-allowed-without-hosts"),
-    pytest.param({"enable": ("body.too_large",)}, ValueError, r"needs max_content_length",
-                 id="too-large-without-max"),
-    pytest.param({"allowed_hosts": "example.com"}, TypeError, r"allowed_hosts=\['example.com'\]",
-                 id="hosts-str"),
-    pytest.param({"allowed_hosts": ["example.com:8000"]}, ValueError, r"use 'example.com'",
-                 id="host-with-port"),
-    pytest.param({"rate_limit": (0, 1.0)}, ValueError, r"\(burst, period_seconds\)",
-                 id="rate-limit-zero"),
+    pytest.param(
+        {"reject": ("uri.crlf",), "disable": ("uri.crlf",)},
+        ValueError,
+        r"disable and also",
+        id="reject-and-disable",
+    ),
+    pytest.param(
+        {"reject": ("host.not_allowed",)},
+        ValueError,
+        r"needs allowed_hosts",
+        id="not-allowed-without-hosts",
+    ),
+    pytest.param(
+        {"enable": ("body.too_large",)},
+        ValueError,
+        r"needs max_content_length",
+        id="too-large-without-max",
+    ),
+    pytest.param(
+        {"allowed_hosts": "example.com"},
+        TypeError,
+        r"allowed_hosts=\['example.com'\]",
+        id="hosts-str",
+    ),
+    pytest.param(
+        {"allowed_hosts": ["example.com:8000"]},
+        ValueError,
+        r"use 'example.com'",
+        id="host-with-port",
+    ),
+    pytest.param(
+        {"rate_limit": (0, 1.0)}, ValueError, r"\(burst, period_seconds\)", id="rate-limit-zero"
+    ),
     pytest.param({"rate_limit": 10}, ValueError, r"or None", id="rate-limit-int"),
-    pytest.param({"max_value_length": 0}, ValueError, r"max_value_length must be at least 1",
-                 id="value-length"),
-    pytest.param({"max_arguments": "10"}, TypeError, r"max_arguments must be an int",
-                 id="max-arguments-str"),
+    pytest.param(
+        {"max_value_length": 0},
+        ValueError,
+        r"max_value_length must be at least 1",
+        id="value-length",
+    ),
+    pytest.param(
+        {"max_arguments": "10"}, TypeError, r"max_arguments must be an int", id="max-arguments-str"
+    ),
     pytest.param({"log_errors": True}, TypeError, r"log_errors", id="unknown-option"),
 ]
 
@@ -702,7 +852,10 @@ def test_allowed_hosts_follow_django(host: str, patterns: list[str], allowed: bo
 
 def test_checks_command_prints_the_catalogue() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "wsgi_flash", "checks"], capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "wsgi_flash", "checks"],
+        capture_output=True,
+        text=True,
+        timeout=30,
         check=True,
     )
     lines = result.stdout.splitlines()
@@ -714,9 +867,21 @@ def test_checks_command_prints_the_catalogue() -> None:
 
 latin1 = st.text(st.characters(max_codepoint=0xFF), max_size=40)
 header_names = st.sampled_from(
-    ["HTTP_HOST", "HTTP_COOKIE", "HTTP_RANGE", "HTTP_USER_AGENT", "HTTP_TRANSFER_ENCODING",
-     "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_X_REQUEST_ID", "SERVER_PROTOCOL", "REQUEST_METHOD",
-     "RAW_URI", "PATH_INFO", "QUERY_STRING"]
+    [
+        "HTTP_HOST",
+        "HTTP_COOKIE",
+        "HTTP_RANGE",
+        "HTTP_USER_AGENT",
+        "HTTP_TRANSFER_ENCODING",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "HTTP_X_REQUEST_ID",
+        "SERVER_PROTOCOL",
+        "REQUEST_METHOD",
+        "RAW_URI",
+        "PATH_INFO",
+        "QUERY_STRING",
+    ]
 )
 environs = st.builds(
     lambda values, body: {**make_environ(), **values, "wsgi.input": io.BytesIO(body)},
@@ -736,8 +901,10 @@ def test_random_environs_never_raise(environ: dict[str, t.Any]) -> None:
     logging.getLogger(LOGGER).addHandler(handler)
     try:
         middleware = MalformedRequestLogger(
-            Recorder(), enable=("body.*", "host.numeric_ip", "method.unusual"),
-            allowed_hosts=[".example.com"], log_client_errors=True,
+            Recorder(),
+            enable=("body.*", "host.numeric_ip", "method.unusual"),
+            allowed_hosts=[".example.com"],
+            log_client_errors=True,
         )
         status = call(middleware, dict(environ))[0]
         assert status == "200 OK"

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pathlib
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,34 +20,17 @@ import typing as t
 import pytest
 from werkzeug.serving import make_server
 
-HERE = pathlib.Path(__file__).resolve().parent
-APPS = HERE / "apps"
-sys.path.insert(0, str(APPS))
+from tests import servers
 
-from malformed_app import create_app  # noqa: E402
+sys.path.insert(0, str(servers.APPS))
+
+from malformed_app import create_app
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
-class Server:
+class JsonLogged:
     """A running server and the JSON-lines log its app writes."""
 
     def __init__(self, port: int, log_path: pathlib.Path) -> None:
@@ -86,42 +67,33 @@ def app_called(lines: list[dict[str, t.Any]]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Server]:
-    log_path = tmp_path_factory.mktemp("gunicorn") / "malformed.jsonl"
+def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[JsonLogged]:
+    directory = tmp_path_factory.mktemp("gunicorn")
+    log_path = directory / "malformed.jsonl"
     log_path.touch()
-    port = free_port()
-    env = {**os.environ, "WF_MALFORMED_LOG": str(log_path)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--chdir", str(APPS), "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--graceful-timeout", "1", "--log-level", "warning",
-         "malformed_app:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, time.monotonic() + 15)
-        yield Server(port, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with servers.gunicorn(
+        "malformed_app:app",
+        directory / "gunicorn.log",
+        workers=1,
+        config=None,
+        env={"WF_MALFORMED_LOG": str(log_path)},
+    ) as server:
+        yield JsonLogged(server.port, log_path)
 
 
 @pytest.fixture(scope="module")
-def werkzeug(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Server]:
+def werkzeug(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[JsonLogged]:
     log_path = tmp_path_factory.mktemp("werkzeug") / "malformed.jsonl"
     log_path.touch()
     loggers = [logging.getLogger(name) for name in ("wsgi_flash.malformed", "malformed_app")]
     saved = [(log, log.level, log.propagate, list(log.handlers)) for log in loggers]
     app = create_app(str(log_path))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", servers.free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Server(server.server_port, log_path)
+        yield JsonLogged(server.server_port, log_path)
     finally:
         server.shutdown()
         server.server_close()
@@ -156,8 +128,11 @@ REACH_THE_APP = [
     pytest.param(request("GET / HTTP/1.1", host="evil.test/x?y"), "host.invalid", id="bad-host"),
     pytest.param(request("GET / HTTP/1.1", host=None), "host.missing", id="no-host"),
     pytest.param(request("GET / HTTP/1.2"), "protocol.version", id="http-1.2"),
-    pytest.param(request("GET / HTTP/1.1", "Content-Length: 3", "Content-Type: text/plain",
-                         body=b"abc"), "body.get_with_body", id="get-with-body"),
+    pytest.param(
+        request("GET / HTTP/1.1", "Content-Length: 3", "Content-Type: text/plain", body=b"abc"),
+        "body.get_with_body",
+        id="get-with-body",
+    ),
     pytest.param(request("POST / HTTP/1.1"), "body.length_missing", id="post-without-length"),
     pytest.param(request("GET / HTTP/1.1", "Range: bytes=5-1"), "header.range", id="range"),
     pytest.param(request("GET / HTTP/1.1", "Cookie: a=1; junk"), "header.cookie", id="cookie"),
@@ -165,31 +140,31 @@ REACH_THE_APP = [
 
 
 @pytest.mark.parametrize(("raw", "check"), REACH_THE_APP)
-def test_gunicorn_hands_over_and_we_log(gunicorn: Server, raw: bytes, check: str) -> None:
+def test_gunicorn_hands_over_and_we_log(gunicorn: JsonLogged, raw: bytes, check: str) -> None:
     status, lines = gunicorn.send(raw)
     assert (status, checks_of(lines), app_called(lines)) == (200, [check], True)
 
 
 @pytest.mark.parametrize(("raw", "check"), REACH_THE_APP)
-def test_werkzeug_hands_over_and_we_log(werkzeug: Server, raw: bytes, check: str) -> None:
+def test_werkzeug_hands_over_and_we_log(werkzeug: JsonLogged, raw: bytes, check: str) -> None:
     status, lines = werkzeug.send(raw)
     assert (status, checks_of(lines), app_called(lines)) == (200, [check], True)
 
 
-def test_reject_answers_400_naming_the_check(gunicorn: Server) -> None:
+def test_reject_answers_400_naming_the_check(gunicorn: JsonLogged) -> None:
     status, lines = gunicorn.send(request("GET /r%0d%0aSet-Cookie:x HTTP/1.1"))
     assert (status, checks_of(lines), app_called(lines)) == (400, ["uri.crlf"], False)
     assert lines[0]["action"] == "reject"
 
 
-def test_gunicorn_absolute_form_keeps_host(gunicorn: Server) -> None:
+def test_gunicorn_absolute_form_keeps_host(gunicorn: JsonLogged) -> None:
     # gunicorn keeps the Host header; Werkzeug replaces it with the target's
     # authority, so only gunicorn lets this check see the mismatch.
     status, lines = gunicorn.send(request("GET http://other.test/a HTTP/1.1"))
     assert (status, checks_of(lines)) == (200, ["uri.target_form"])
 
 
-def test_gunicorn_empty_host(gunicorn: Server) -> None:
+def test_gunicorn_empty_host(gunicorn: JsonLogged) -> None:
     status, lines = gunicorn.send(request("GET / HTTP/1.1", host=""))
     assert (status, checks_of(lines)) == (200, ["host.empty"])
 
@@ -197,10 +172,18 @@ def test_gunicorn_empty_host(gunicorn: Server) -> None:
 # Handled by the server: gunicorn 27 answers these itself; the app never runs.
 GUNICORN_REJECTS = [
     pytest.param(request("POST / HTTP/1.1", "Content-Length: abc"), 400, id="content-length-abc"),
-    pytest.param(request("POST / HTTP/1.1", "Content-Length: 1", "Content-Length: 1", body=b"a"),
-                 400, id="content-length-twice"),
-    pytest.param(request("POST / HTTP/1.1", "Content-Length: 5", "Transfer-Encoding: chunked",
-                         body=b"0\r\n\r\n"), 400, id="length-and-chunked"),
+    pytest.param(
+        request("POST / HTTP/1.1", "Content-Length: 1", "Content-Length: 1", body=b"a"),
+        400,
+        id="content-length-twice",
+    ),
+    pytest.param(
+        request(
+            "POST / HTTP/1.1", "Content-Length: 5", "Transfer-Encoding: chunked", body=b"0\r\n\r\n"
+        ),
+        400,
+        id="length-and-chunked",
+    ),
     pytest.param(request("GET / HTTP/1.1", "X-A: a\x01b"), 400, id="control-in-header"),
     pytest.param(request("GET / HTTP/1.1", "User-Agent: \x1b[31mred"), 400, id="ansi-in-header"),
     pytest.param(request("G(T / HTTP/1.1"), 400, id="bad-method-token"),
@@ -210,36 +193,52 @@ GUNICORN_REJECTS = [
     pytest.param(request("GET /a\xff HTTP/1.1"), 400, id="raw-byte-in-target"),
     pytest.param(request("GET / HTTP/0.9"), 400, id="http-0.9"),
     pytest.param(request("GET /" + "a" * 5000 + " HTTP/1.1"), 414, id="long-request-line"),
-    pytest.param(request("GET / HTTP/1.1", *[f"X-{i}: 1" for i in range(101)]), 431,
-                 id="101-headers"),
+    pytest.param(
+        request("GET / HTTP/1.1", *[f"X-{i}: 1" for i in range(101)]), 431, id="101-headers"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("raw", "status"), GUNICORN_REJECTS)
-def test_gunicorn_rejects_itself(gunicorn: Server, raw: bytes, status: int) -> None:
+def test_gunicorn_rejects_itself(gunicorn: JsonLogged, raw: bytes, status: int) -> None:
     got, lines = gunicorn.send(raw)
     assert (got, lines) == (status, [])
 
 
 # What Werkzeug's server passes on that gunicorn would have refused.
 WERKZEUG_PASSES = [
-    pytest.param(request("POST / HTTP/1.1", "Content-Length: abc", "Content-Type: text/plain"),
-                 ["header.content_length"], id="content-length-abc"),
-    pytest.param(request("POST / HTTP/1.1", "Content-Length: 5", "Transfer-Encoding: chunked",
-                         "Content-Type: text/plain", body=b"0\r\n\r\n"),
-                 ["body.length_and_chunked"], id="length-and-chunked"),
-    pytest.param(request("GET / HTTP/1.1", "User-Agent: \x1b[31mred"),
-                 ["header.control_characters"], id="ansi-in-header"),
+    pytest.param(
+        request("POST / HTTP/1.1", "Content-Length: abc", "Content-Type: text/plain"),
+        ["header.content_length"],
+        id="content-length-abc",
+    ),
+    pytest.param(
+        request(
+            "POST / HTTP/1.1",
+            "Content-Length: 5",
+            "Transfer-Encoding: chunked",
+            "Content-Type: text/plain",
+            body=b"0\r\n\r\n",
+        ),
+        ["body.length_and_chunked"],
+        id="length-and-chunked",
+    ),
+    pytest.param(
+        request("GET / HTTP/1.1", "User-Agent: \x1b[31mred"),
+        ["header.control_characters"],
+        id="ansi-in-header",
+    ),
     pytest.param(request("G(T / HTTP/1.1"), ["method.token"], id="bad-method-token"),
-    pytest.param(request("GET / HTTP/1.1", "Host: other.test"), ["host.invalid"],
-                 id="two-hosts-joined"),
+    pytest.param(
+        request("GET / HTTP/1.1", "Host: other.test"), ["host.invalid"], id="two-hosts-joined"
+    ),
     pytest.param(request("GET /a\x00b HTTP/1.1"), ["uri.nul_byte"], id="raw-nul-in-target"),
 ]
 
 
 @pytest.mark.parametrize(("raw", "checks"), WERKZEUG_PASSES)
 def test_werkzeug_passes_what_gunicorn_rejects(
-    werkzeug: Server, raw: bytes, checks: list[str]
+    werkzeug: JsonLogged, raw: bytes, checks: list[str]
 ) -> None:
     status, lines = werkzeug.send(raw)
     assert (status, checks_of(lines), app_called(lines)) == (200, checks, True)
@@ -249,16 +248,17 @@ def test_werkzeug_passes_what_gunicorn_rejects(
     ("raw", "status"),
     [
         pytest.param(request("GET /a b HTTP/1.1"), 400, id="space-in-target"),
-        pytest.param(request("GET / HTTP/1.1", *[f"X-{i}: 1" for i in range(101)]), 431,
-                     id="101-headers"),
+        pytest.param(
+            request("GET / HTTP/1.1", *[f"X-{i}: 1" for i in range(101)]), 431, id="101-headers"
+        ),
     ],
 )
-def test_werkzeug_rejects_itself(werkzeug: Server, raw: bytes, status: int) -> None:
+def test_werkzeug_rejects_itself(werkzeug: JsonLogged, raw: bytes, status: int) -> None:
     got, lines = werkzeug.send(raw)
     assert (got, lines) == (status, [])
 
 
-def test_log_lines_are_single_escaped_json(werkzeug: Server) -> None:
+def test_log_lines_are_single_escaped_json(werkzeug: JsonLogged) -> None:
     raw = request("GET /a%zz HTTP/1.1", "User-Agent: evil\x1b[2J\x85")
     status, lines = werkzeug.send(raw)
     assert status == 200
