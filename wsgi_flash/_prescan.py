@@ -77,13 +77,16 @@ class PreScan:
         text = " ".join(filter(_is_str, environ.values()))
         if not text.isascii() or len(text.encode().translate(None, _CONTROL_BYTES)) != len(text):
             suspects += _odd_values(environ, text)
+        # What the client percent-encoded, as scan_uri reads it: the raw
+        # target, or the query string if the server gives none.
         query = get("QUERY_STRING", "")
         target = get("RAW_URI") or get("REQUEST_URI")
-        encoded = query  # what the client percent-encoded, as scan_uri reads it
         if type(target) is str:
             if target[:1] != "/" or "#" in target:
                 suspects.append("target")
             encoded = target
+        else:
+            encoded = query
         if (
             type(encoded) is not str or ("%" in encoded and _ODD_ESCAPE.search(encoded))
         ) and "uri" not in suspects:

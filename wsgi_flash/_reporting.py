@@ -153,7 +153,9 @@ class Reporter:
                     tally.logged += 1
                     passed.append((finding, suppressed))
         if passed:
-            request_fields, request_args = self._describe(environ)
+            method, path, remote_addr, source, user_agent, optional = self._describe(environ)
+            if fields:
+                optional = {**optional, **fields}
             for (check, detail, action), suppressed in passed:
                 record = logger.makeRecord(
                     logger.name,
@@ -165,30 +167,39 @@ class Reporter:
                         check,
                         "rejected with 400" if action == "reject" else "logged",
                         detail,
-                        *request_args,
+                        method,
+                        path,
+                        source,
                         f"; {suppressed:,} similar suppressed" if suppressed else "",
                     ),
                     None,
                     "MalformedRequestLogger",
                 )
-                # Set directly rather than through makeRecord's extra=, whose
-                # Python loop checks each name against the record's own: these
-                # names were chosen not to clash with any LogRecord attribute.
-                extra = {
-                    "check": check,
-                    "action": action,
-                    **request_fields,
-                    "detail": detail,
-                    "suppressed": suppressed,
-                }
-                if fields:
-                    extra.update(fields)
-                record.__dict__.update(extra)
+                # Set in one update rather than through makeRecord's extra=,
+                # whose Python loop checks each name against the record's own:
+                # these names were chosen not to clash with LogRecord's.
+                record.__dict__.update(
+                    {
+                        "check": check,
+                        "action": action,
+                        "event": "input_validation_fail",
+                        "method": method,
+                        "path": path,
+                        "remote_addr": remote_addr,
+                        "user_agent": user_agent,
+                        "detail": detail,
+                        "suppressed": suppressed,
+                        **optional,
+                    }
+                )
                 logger.handle(record)
 
-    def _describe(self, environ: WSGIEnvironment) -> tuple[dict[str, object], tuple[str, ...]]:
-        """The request's structured fields and its ``method``, ``path`` and
-        ``from`` text for the message, each value escaped."""
+    def _describe(
+        self, environ: WSGIEnvironment
+    ) -> tuple[str, str, str, str, str, dict[str, object]]:
+        """The request's method, target, client address, ``from`` text for
+        the message and user agent, each escaped; and the fields a request
+        may lack (``peer_addr``, ``request_id``)."""
         limit = self.max_value_length
         get = environ.get
         values = (
@@ -198,22 +209,16 @@ class Reporter:
             get("HTTP_USER_AGENT", ""),
         )
         method, path, remote_addr, user_agent = _escape_all(values, limit)
-        fields: dict[str, object] = {
-            "event": "input_validation_fail",
-            "method": method,
-            "path": path,
-            "remote_addr": remote_addr,
-        }
+        optional: dict[str, object] = {}
         source = remote_addr
         peer = original_peer(environ)
         if peer is not None:
-            fields["peer_addr"] = peer = escape(peer, limit)
+            optional["peer_addr"] = peer = escape(peer, limit)
             if peer != remote_addr:
                 source = f"{remote_addr} (peer {peer})"
-        fields["user_agent"] = user_agent
         if self.request_id_key is not None and self.request_id_key in environ:
-            fields["request_id"] = escape(environ[self.request_id_key], limit)
-        return fields, (method, path, source)
+            optional["request_id"] = escape(environ[self.request_id_key], limit)
+        return method, path, remote_addr, source, user_agent, optional
 
 
 def _escape_all(values: tuple[object, ...], limit: int) -> tuple[str, ...]:
@@ -223,7 +228,7 @@ def _escape_all(values: tuple[object, ...], limit: int) -> tuple[str, ...]:
         joined = "".join(values)  # type: ignore[arg-type]
     except TypeError:  # not all str: bytes or None from an odd server
         return tuple(escape(value, limit) for value in values)
-    strings = t.cast("tuple[str, ...]", values)
+    strings: tuple[str, ...] = values  # type: ignore[assignment]  # join saw only str
     if (
         joined.isascii()
         and joined.isprintable()
