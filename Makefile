@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint types pytest demo bench clean
+.PHONY: setup test lint types pytest demo bench loadtest fuzz clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,22 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/bench.py
 
+# Bare app vs the full stack under gunicorn with wrk (installed with apt-get
+# when missing and root); not part of `make test`; stops within two minutes.
+loadtest: setup
+	$(PY) benchmarks/loadtest.py
+
+# Every atheris target in tests/fuzz/ for FUZZ_SECONDS each, from its seed
+# corpus; a failing input is saved as .fuzz/crash-<sha1>.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := flash_cookie forwarded host uri
+
+fuzz: setup
+	mkdir -p .fuzz
+	for target in $(FUZZ_TARGETS); do \
+		$(PY) tests/fuzz/fuzz_$$target.py -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=.fuzz/ -print_final_stats=1 || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .fuzz
