@@ -890,6 +890,14 @@ environs = st.builds(
 )
 
 
+def test_lone_surrogates_never_raise(records: Records) -> None:
+    # Some servers decode with surrogateescape; such text cannot be encoded.
+    environ = make_environ("/a\udcff", HTTP_USER_AGENT="x\ud800", HTTP_COOKIE="a\udcff=1")
+    assert call(MalformedRequestLogger(Recorder()), environ)[0] == "200 OK"
+    assert "header.control_characters" not in found(records)
+    assert all(record.getMessage().isprintable() for record in records)
+
+
 @settings(max_examples=300)
 @given(environ=environs)
 def test_random_environs_never_raise(environ: dict[str, t.Any]) -> None:

@@ -21,7 +21,12 @@ if t.TYPE_CHECKING:
 
 # Pre-scan patterns: a request that none of them flags cannot fail any check.
 _ODD_ESCAPE = re.compile(r"%(?![2-6][0-9A-Fa-f]|7[0-9A-Ea-e])|%25[0-9A-Fa-f]")
-_CONTROL_BYTES = bytes((*range(32), 127))
+_CONTROL_BYTES = frozenset((*range(32), 127))
+# Map every control byte to a space, or to NUL, and leave the rest. Without
+# deletions CPython translates in a tight loop and, when nothing changed,
+# hands back the same object, which != then compares by identity.
+_CONTROLS_TO_SPACE = bytes(0x20 if byte in _CONTROL_BYTES else byte for byte in range(256))
+_CONTROLS_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 _URI_KEYS = ("PATH_INFO", "QUERY_STRING", "RAW_URI", "REQUEST_URI", "SCRIPT_NAME")
 _HTTP_1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
 _NEEDS_LENGTH = frozenset(("POST", "PUT", "PATCH"))
@@ -35,7 +40,8 @@ _COOKIE_OK = re.compile(
 
 def _odd_count(text: str) -> int:
     """How many characters of ``text`` are not printable ASCII."""
-    return len(text) - len(text.encode("ascii", "ignore").translate(None, _CONTROL_BYTES))
+    ascii_only = text.encode("ascii", "ignore")
+    return len(text) - len(ascii_only) + ascii_only.translate(_CONTROLS_TO_NUL).count(0)
 
 
 class PreScan:
@@ -75,7 +81,7 @@ class PreScan:
             suspects.append("host")
         # Every header, the path and the query are printable ASCII.
         text = " ".join(filter(_is_str, environ.values()))
-        if not text.isascii() or len(text.encode().translate(None, _CONTROL_BYTES)) != len(text):
+        if not text.isascii() or (ascii := text.encode()).translate(_CONTROLS_TO_SPACE) != ascii:
             suspects += _odd_values(environ, text)
         # What the client percent-encoded, as scan_uri reads it: the raw
         # target, or the query string if the server gives none.
