@@ -16,6 +16,7 @@ setup: $(STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check wsgi_flash tests benchmarks examples
+	$(VENV)/bin/ruff format --check wsgi_flash tests benchmarks examples
 
 types: setup
 	$(VENV)/bin/mypy --strict wsgi_flash
