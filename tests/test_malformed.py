@@ -349,6 +349,28 @@ def test_clean_request_passes_untouched(records: Records) -> None:
     assert records == []
 
 
+def test_remembered_clean_cookies_never_hide_a_bad_one(records: Records) -> None:
+    middleware = MalformedRequestLogger(Recorder())
+    for _ in range(2):
+        call(middleware, make_environ(HTTP_COOKIE="session=abc; theme=dark"))
+    assert records == []
+    for _ in range(2):
+        call(middleware, make_environ(HTTP_COOKIE="session=abc; junk"))
+    assert found(records) == ["header.cookie", "header.cookie"]
+
+
+def test_a_flood_of_distinct_clean_cookies_keeps_the_cache_bounded(records: Records) -> None:
+    middleware = MalformedRequestLogger(Recorder())
+    for number in range(1000):
+        call(middleware, make_environ(HTTP_COOKIE=f"session={number}"))
+    call(middleware, make_environ(HTTP_COOKIE="x" * 5000 + "=1"))
+    call(middleware, make_environ(HTTP_COOKIE="session=1; junk"))
+    assert found(records) == ["header.cookie"]
+    clean_cookies = middleware._suspects.__self__.clean_cookies  # type: ignore[attr-defined]
+    assert 0 < len(clean_cookies) <= 256
+    assert all(len(cookie) < 5000 for cookie in clean_cookies)
+
+
 def test_reject_answers_400_without_calling_the_app(records: Records) -> None:
     app = Recorder()
     middleware = MalformedRequestLogger(app, reject=("uri.nul_byte",))

@@ -36,6 +36,12 @@ _COOKIE_OK = re.compile(
     r"(?:[ \t]*+[!#$%&'*+\-.^_`|~0-9A-Za-z]++=[^;]*+;)*+"
     r"(?:[ \t]*+[!#$%&'*+\-.^_`|~0-9A-Za-z]++=[^;]*+)?+"
 )
+# Browsers resend the same Cookie header with every request, so one that
+# parsed is remembered and the next costs a set lookup instead of the regex.
+# Bounded (entries and length) so a flood of random cookies cannot grow it;
+# when full it starts over, so the cookies in use now win their place back.
+_MAX_CLEAN_COOKIES = 256
+_MAX_CLEAN_COOKIE_LENGTH = 2048
 
 
 def _odd_count(text: str) -> int:
@@ -61,6 +67,7 @@ class PreScan:
         self.query_limit = query_limit
         self.checks_bodies = checks_bodies
         self.checks_length = checks_length
+        self.clean_cookies: set[str] = set()
 
     def suspects(self, environ: WSGIEnvironment) -> list[str]:
         """A cheap pre-scan naming the scopes (``uri``, ``host``, ``body``...)
@@ -117,9 +124,19 @@ class PreScan:
         if "HTTP_RANGE" in environ:
             suspects.append("range")
         cookie = get("HTTP_COOKIE")
-        if cookie is not None and (type(cookie) is not str or not _COOKIE_OK.fullmatch(cookie)):
-            suspects.append("cookie")
+        if cookie is not None and (type(cookie) is not str or cookie not in self.clean_cookies):
+            if type(cookie) is str and _COOKIE_OK.fullmatch(cookie):
+                self._remember_cookie(cookie)
+            else:
+                suspects.append("cookie")
         return suspects
+
+    def _remember_cookie(self, cookie: str) -> None:
+        clean_cookies = self.clean_cookies
+        if len(cookie) <= _MAX_CLEAN_COOKIE_LENGTH:
+            if len(clean_cookies) >= _MAX_CLEAN_COOKIES:
+                clean_cookies.clear()
+            clean_cookies.add(cookie)
 
 
 def _odd_values(environ: WSGIEnvironment, text: str) -> list[str]:
