@@ -44,6 +44,16 @@ _MAX_CLEAN_COOKIES = 256
 _MAX_CLEAN_COOKIE_LENGTH = 2048
 
 
+def printable_ascii(text: str) -> bool:
+    """Whether ``text`` is all printable ASCII (or spaces): the answer of
+    ``text.isascii() and text.isprintable()`` at a fraction of the cost,
+    since ``isprintable`` looks up each character's Unicode category."""
+    if not text.isascii():
+        return False
+    ascii = text.encode()
+    return ascii.translate(_CONTROLS_TO_SPACE) == ascii
+
+
 def _odd_count(text: str) -> int:
     """How many characters of ``text`` are not printable ASCII."""
     ascii_only = text.encode("ascii", "ignore")
@@ -88,6 +98,7 @@ class PreScan:
             suspects.append("host")
         # Every header, the path and the query are printable ASCII.
         text = " ".join(filter(_is_str, environ.values()))
+        # printable_ascii(text), inline: this runs on every request.
         if not text.isascii() or (ascii := text.encode()).translate(_CONTROLS_TO_SPACE) != ascii:
             suspects += _odd_values(environ, text)
         # What the client percent-encoded, as scan_uri reads it: the raw

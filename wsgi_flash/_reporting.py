@@ -20,6 +20,7 @@ import time
 import typing as t
 
 from ._logging import escape
+from ._prescan import printable_ascii
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -211,7 +212,12 @@ class Reporter:
         method, path, remote_addr, user_agent = _escape_all(values, limit)
         optional: dict[str, object] = {}
         source = remote_addr
-        peer = original_peer(environ)
+        # Two membership tests spare most requests original_peer's loop.
+        peer = (
+            original_peer(environ)
+            if _PROXY_ORIG_KEYS[0] in environ or _PROXY_ORIG_KEYS[1] in environ
+            else None
+        )
         if peer is not None:
             optional["peer_addr"] = peer = escape(peer, limit)
             if peer != remote_addr:
@@ -230,8 +236,7 @@ def _escape_all(values: tuple[object, ...], limit: int) -> tuple[str, ...]:
         return tuple(escape(value, limit) for value in values)
     strings: tuple[str, ...] = values  # type: ignore[assignment]  # join saw only str
     if (
-        joined.isascii()
-        and joined.isprintable()
+        printable_ascii(joined)
         and "\\" not in joined
         and (len(joined) <= limit or max(map(len, strings)) <= limit)
     ):
