@@ -69,7 +69,9 @@ forwarded_memo: dict[str, list[dict[str, str]] | str] = {}
 _node_memo: dict[str, tuple[str | None, bool]] = {}
 
 
-def _remember(memo: dict[str, t.Any], key: str, value: t.Any) -> None:
+def remember(memo: dict[str, t.Any], key: str, value: t.Any) -> None:
+    """Store ``memo[key] = value`` within :data:`MEMO_SIZE` and
+    :data:`MEMO_KEY_LENGTH`."""
     # Real values are short; a long one is a client's, so not worth memory.
     if len(key) > MEMO_KEY_LENGTH:
         return
@@ -105,7 +107,7 @@ def client_address(entry: str) -> str:
     address = address_memo.get(entry)
     if address is None:
         address = strip_port(entry) or ""
-        _remember(address_memo, entry, address)
+        remember(address_memo, entry, address)
     return address
 
 
@@ -115,7 +117,7 @@ def is_host(value: str) -> bool:
     verdict = host_memo.get(value)
     if verdict is None:
         verdict = split_host_port(value) is not None
-        _remember(host_memo, value, verdict)
+        remember(host_memo, value, verdict)
     return verdict
 
 
@@ -196,7 +198,7 @@ def remembered_forwarded(value: str) -> list[dict[str, str]] | str:
     elements = forwarded_memo.get(value)
     if elements is None:
         elements = parse_forwarded(value)
-        _remember(forwarded_memo, value, elements)
+        remember(forwarded_memo, value, elements)
     return elements
 
 
@@ -211,7 +213,7 @@ def node_address(node: str) -> tuple[str | None, bool]:
     verdict = _node_memo.get(node)
     if verdict is None:
         verdict = _node_address(node)
-        _remember(_node_memo, node, verdict)
+        remember(_node_memo, node, verdict)
     return verdict
 
 

@@ -16,13 +16,14 @@ import typing as t
 
 from ._forwarded import (
     MAX_ELEMENTS,
-    address_memo,
     client_address,
     host_memo,
     is_host,
     node_address,
     pick,
+    remember,
     remembered_forwarded,
+    split_list,
 )
 from ._logging import escape
 from ._net import IPAddress, IPNetwork, NetworkSet, is_valid_port, parse_networks
@@ -197,6 +198,11 @@ class ProxyFix:
             read = tuple(key for key, n in zip(PROXY_HEADERS[1:], counts.values()) if n)
         # A request with none of these headers passes through untouched.
         self._watched = PROXY_HEADERS if remove_untrusted_headers else read
+        # What this instance made of header values it has seen (see
+        # _read_for and _read_forwarded): values, not verdicts on them, are
+        # what a client repeats, and these answers hang on the settings too.
+        self._for_memo: dict[str, tuple[tuple[dict[str, str], ...], int, str]] = {}
+        self._forwarded_memo: dict[str, tuple[list[dict[str, str]], dict[str, str]]] = {}
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -230,26 +236,18 @@ class ProxyFix:
         x_for, x_proto, x_host, x_port, x_prefix = self._counts
         value = get("HTTP_X_FORWARDED_FOR") if x_for else None
         if value:
-            # split_list, recording the hops as it goes; a plain loop because
-            # in 3.11 a comprehension costs a function call of its own.
-            for item in value.split(","):
-                if item := item.strip(" \t"):
-                    chain.append({"for": item})
-            if trusted is None:
-                hops = x_for if len(chain) >= x_for else 0
-            else:
-                allowed = chain[-x_for:]
-                hops = _walk(trusted, [client_address(hop["for"]) for hop in allowed])
-                if hops:  # the other headers are trusted no further back
+            # A client's requests repeat one value: reading it is one lookup.
+            hops_read, hops, address = self._for_memo.get(value) or self._read_for(value)
+            # Copies, so that an app changing its chain cannot change the memo.
+            chain += map(dict.copy, hops_read)
+            if hops:
+                if trusted is not None:  # the other headers are trusted no further back
                     x_proto, x_host = min(x_proto, hops), min(x_host, hops)
                     x_port, x_prefix = min(x_port, hops), min(x_prefix, hops)
-            if hops:
-                entry = chain[-hops]["for"]
-                address = address_memo.get(entry) or client_address(entry)
                 if address:
                     environ["REMOTE_ADDR"] = address
                 else:
-                    _reject("X-Forwarded-For", entry, "not an IP address")
+                    _reject("X-Forwarded-For", hops_read[-hops]["for"], "not an IP address")
 
         value = get("HTTP_X_FORWARDED_PROTO") if x_proto else None
         if value:
@@ -271,6 +269,23 @@ class ProxyFix:
         if x_port or x_prefix:
             self._apply_port_and_prefix(environ, x_port, x_prefix)
         return self.app(environ, start_response)
+
+    def _read_for(self, value: str) -> tuple[tuple[dict[str, str], ...], int, str]:
+        """Read an ``X-Forwarded-For`` value: its hops as chain entries, how
+        many hops from the right the client is (0: too few hops), and the
+        client's address (``""`` if that entry is not one). The answer
+        depends only on the value and this instance's settings, so it is
+        remembered."""
+        entries = split_list(value)
+        trusted = self.trusted_proxies
+        if trusted is None:
+            hops = self.x_for if len(entries) >= self.x_for else 0
+        else:
+            hops = _walk(trusted, [client_address(entry) for entry in entries[-self.x_for :]])
+        address = client_address(entries[-hops]) if hops else ""
+        read = (tuple({"for": entry} for entry in entries), hops, address)
+        remember(self._for_memo, value, read)
+        return read
 
     def _ignore(self, environ: WSGIEnvironment) -> None:
         present = [key for key in PROXY_HEADERS if key in environ]
@@ -314,62 +329,74 @@ class ProxyFix:
         value = environ.get("HTTP_FORWARDED")
         if value is None:
             return
+        # A client's requests repeat one value: applying it is one lookup.
+        elements, fields = self._forwarded_memo.get(value) or self._read_forwarded(value)
+        # Copies, so that an app changing its chain cannot change the memo.
+        chain += map(dict.copy, elements)
+        environ.update(fields)
+
+    def _read_forwarded(self, value: str) -> tuple[list[dict[str, str]], dict[str, str]]:
+        """Read a ``Forwarded`` value: its elements and the environ fields
+        it sets. The answer depends only on the value and this instance's
+        settings, so it is remembered, unless part of it was rejected: that
+        is logged on every request that sends it."""
         elements = remembered_forwarded(value)
         if isinstance(elements, str):
             _reject("Forwarded", value, elements)
-            return
-        # Copies, so that an app changing its chain cannot change the memo.
-        chain += map(dict.copy, elements)
+            return [], {}
+        fields: dict[str, str] = {}
         trusted = self.trusted_proxies
         if trusted is None or self.forwarded == 1:
             if len(elements) < self.forwarded:
-                return
+                return elements, fields
             element = elements[-self.forwarded]
         elif elements:
             allowed = elements[-self.forwarded :]
             nodes = [node_address(hop.get("for", "unknown"))[0] or "" for hop in allowed]
             element = allowed[-_walk(trusted, nodes)]
         else:
-            return
+            return elements, fields
+        accepted = True
         node = element.get("for")
         if node is not None:
             address, valid = node_address(node)
             if address is not None:
-                environ["REMOTE_ADDR"] = address
+                fields["REMOTE_ADDR"] = address
             elif not valid:
                 _reject("Forwarded for", node, "not an IP address, unknown or _obfuscated node")
-        value = element.get("proto")
-        if value is not None:
-            scheme = _SCHEMES.get(value)
-            if scheme is not None:
-                environ["wsgi.url_scheme"] = scheme
-            else:
-                self._set_scheme(environ, "Forwarded proto", value)
-        value = element.get("host")
-        if value is not None:
-            if ":" not in value and host_memo.get(value):
-                environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
-            else:
-                self._set_host(environ, "Forwarded host", value)
+                accepted = False
+        proto = element.get("proto")
+        if proto is not None:
+            accepted &= self._set_scheme(fields, "Forwarded proto", proto)
+        host = element.get("host")
+        if host is not None:
+            accepted &= self._set_host(fields, "Forwarded host", host)
+        if accepted:
+            remember(self._forwarded_memo, value, (elements, fields))
+        return elements, fields
 
     @staticmethod
-    def _set_scheme(environ: WSGIEnvironment, header: str, value: str | None) -> None:
+    def _set_scheme(environ: t.MutableMapping[str, t.Any], header: str, value: str | None) -> bool:
+        """Set the scheme from ``value``; False if it was rejected."""
         if value is None:
-            return
+            return True
         scheme = _SCHEMES.get(value.lower())
         if scheme is None:
             _reject(header, value, "not http or https")
-        else:
-            environ["wsgi.url_scheme"] = scheme
+            return False
+        environ["wsgi.url_scheme"] = scheme
+        return True
 
     @staticmethod
-    def _set_host(environ: WSGIEnvironment, header: str, value: str | None) -> None:
+    def _set_host(environ: t.MutableMapping[str, t.Any], header: str, value: str | None) -> bool:
+        """Set the host (and port) from ``value``; False if it was rejected."""
         if value is None:
-            return
+            return True
         if not is_host(value):
             _reject(header, value, "not an RFC 3986 host[:port]")
-            return
+            return False
         environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
         # A "]" ends an IPv6 literal without a port.
         if ":" in value and not value.endswith("]"):
             environ["SERVER_NAME"], environ["SERVER_PORT"] = value.rsplit(":", 1)
+        return True
