@@ -130,16 +130,17 @@ class Capture:
             self.closed = True
             _close(self.app_iter)
 
-    def send(self, start_response: StartResponse, status: str, headers: list[t.Any]) -> None:
+    def send(
+        self, start_response: StartResponse, status: str, headers: list[t.Any]
+    ) -> t.Iterable[bytes]:
+        """Pass ``status`` and ``headers`` on to the server and return the
+        body it gets: the app's own iterable when nothing was taken from it,
+        so ``wsgi.file_wrapper`` and ``close()`` pass through untouched."""
         self.sent = start_response
         if self.exc_info is None:
             self.write_to = start_response(status, headers)
         else:
             self.write_to = start_response(status, headers, self.exc_info)
-
-    def server_iterable(self) -> t.Iterable[bytes]:
-        """The app's own iterable when nothing was taken from it, so
-        ``wsgi.file_wrapper`` and ``close()`` pass through untouched."""
         if self.written:
             return self
         return self.app_iter  # type: ignore[return-value]
@@ -184,7 +185,7 @@ class Flavour:
         not read."""
         response = Response.__new__(Response)
         headers = Headers.__new__(Headers)
-        headers._list = list(capture.headers)
+        headers._list = [*capture.headers]
         response.headers = headers
         status: str = capture.status  # type: ignore[assignment]
         try:
@@ -200,17 +201,16 @@ class Flavour:
 
     def send_untouched(
         self, response: t.Any, capture: Capture, start_response: StartResponse
-    ) -> list[t.Callable[[], object]] | None:
+    ) -> tuple[t.Iterable[bytes], list[t.Callable[[], object]]] | None:
         """Send the passthrough response's status and headers unless a hook
-        replaced its body; returns the callbacks still to run on close (a
-        list the caller must not change)."""
+        replaced its body; returns the body for the server and the callbacks
+        still to run on close (a list the caller must not change)."""
         if response.response is not capture:
             return None
         headers = response.headers
         # Our own Headers object's list is already the WSGI list.
         wsgi_headers = headers._list if type(headers) is Headers else headers.to_wsgi_list()
-        capture.send(start_response, response._status, wsgi_headers)
-        return response._on_close  # type: ignore[no-any-return]
+        return capture.send(start_response, response._status, wsgi_headers), response._on_close
 
     def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
         # Flask's default mimetype, unless the hook gave a Content-Type.
@@ -291,11 +291,10 @@ class WebObFlavour(Flavour):
 
     def send_untouched(
         self, response: t.Any, capture: Capture, start_response: StartResponse
-    ) -> list[t.Callable[[], object]] | None:
+    ) -> tuple[t.Iterable[bytes], list[t.Callable[[], object]]] | None:
         if response.app_iter is not capture or response.conditional_response:
             return None
-        capture.send(start_response, response.status, list(response.headerlist))
-        return []
+        return capture.send(start_response, response.status, list(response.headerlist)), []
 
     def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
         response = self.response_class(status=status)
