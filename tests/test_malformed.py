@@ -949,3 +949,23 @@ def test_random_environs_never_raise(environ: dict[str, t.Any]) -> None:
             assert after == before
     finally:
         logging.getLogger(LOGGER).removeHandler(handler)
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        pytest.param("/a%zz", "invalid percent-escape '%zz' in the path", id="first"),
+        pytest.param(
+            "/%41%u0041/x?q=%2g",
+            "invalid percent-escape '%2g' in the query string",
+            id="after-valid",
+        ),
+        pytest.param("/%u12zz%zz", "invalid percent-escape '%u1' in the path", id="short-iis"),
+    ],
+)
+def test_percent_encoding_detail_quotes_the_first_bad_escape(
+    raw: str, detail: str, records: Records
+) -> None:
+    call(MalformedRequestLogger(Recorder()), make_environ(raw))
+    details = {record.check: record.detail for record in records}  # type: ignore[attr-defined]
+    assert details["uri.percent_encoding"] == detail

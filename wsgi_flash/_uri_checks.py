@@ -30,7 +30,6 @@ _URI_TOKENS = re.compile(
     r"\?|%25[0-9A-Fa-f]|%(?:[01][0-9A-Fa-f]|7[Ff]|[89A-Fa-f][0-9A-Fa-f])"
     r"|%[uU][0-9A-Fa-f]{4}|%(?![0-9A-Fa-f]{2})|[^\x20-\x7e]"
 )
-_INVALID_ESCAPE = re.compile(r"%(?![uU][0-9A-Fa-f]{4}|[0-9A-Fa-f]{2})")
 _RAW_ODD = re.compile(r"[^\x20-\x7e]")
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
 
@@ -61,17 +60,16 @@ def scan_uri(environ: WSGIEnvironment) -> dict[str, str]:
         if isinstance(path_info, str):
             for char in _RAW_ODD.findall(path_info):
                 non_ascii = _classify(ord(char), "path", found) or non_ascii
-    for token in _URI_TOKENS.findall(encoded):
+    for match in _URI_TOKENS.finditer(encoded):
+        token = match.group()
         if token == "?":
             where = "query string"
         elif token[0] != "%":
             non_ascii = _classify(ord(token), where, found) or non_ascii
         elif len(token) == 1:
             if "uri.percent_encoding" not in found:
-                # The first invalid escape is this one; find it for its excerpt.
-                start = t.cast("re.Match[str]", _INVALID_ESCAPE.search(encoded)).start()
                 found["uri.percent_encoding"] = (
-                    f"invalid percent-escape {excerpt(encoded, start, 3)!r} in the {where}"
+                    f"invalid percent-escape {excerpt(encoded, match.start(), 3)!r} in the {where}"
                 )
         elif len(token) == 6:
             found.setdefault("uri.percent_u", f"IIS-style escape {token!r} in the {where}")
