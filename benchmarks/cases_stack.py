@@ -11,36 +11,16 @@ from __future__ import annotations
 
 import typing as t
 
+from cases_flash import SECRET, bare_ok, bare_redirect
+from cases_flash import ours_flash_redirect as flash_redirect
+from cases_flash import ours_read as read
 from harness import Bench, make_environ
 from werkzeug.test import Client
 
-from wsgi_flash import RequestHooks, flash, get_flashed_messages, stack
+from wsgi_flash import RequestHooks, stack
 
 GROUP = "stack"
 GOAL_ADDED_US = 3.0
-SECRET = "benchmark-secret-key-0123456789abcdef"
-
-
-def bare_ok(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def bare_redirect(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
-    start_response("303 See Other", [("Location", "/")])
-    return [b""]
-
-
-def flash_redirect(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
-    flash(environ, "Your changes were saved.", "success")
-    start_response("303 See Other", [("Location", "/")])
-    return [b""]
-
-
-def read(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
-    messages = get_flashed_messages(environ, with_categories=True)
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok" if messages else b"none"]
 
 
 def full_stack(app: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
