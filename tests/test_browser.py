@@ -12,11 +12,11 @@ import typing as t
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import make_server
 
@@ -128,10 +128,26 @@ def flashes(browser: webdriver.Chrome) -> list[tuple[str, str]]:
     ]
 
 
+def is_detached(element: WebElement) -> bool:
+    """True once ``element`` left the document. ChromeDriver reports that
+    either as a stale element or, racing a navigation, as an inspector error
+    saying the node no longer belongs to the document; any other error is
+    real and raised."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 def click_and_load(browser: webdriver.Chrome, element: WebElement) -> None:
     """Click ``element`` and wait for the next page (after any redirect)."""
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(element))
+    WebDriverWait(browser, 10).until(lambda driver: is_detached(element))
     WebDriverWait(browser, 10).until(
         lambda driver: driver.execute_script("return document.readyState") == "complete"
     )
