@@ -77,6 +77,16 @@ def wait_until_serving(
     raise RuntimeError(f"server not serving after {seconds} s:\n{log_path.read_text()}")
 
 
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any WSGI_FLASH_* setting (so each
+    test configures the server itself), the project and test apps on the
+    path, and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_FLASH_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(APPS)])
+    env.update(extra or {})
+    return env
+
+
 @contextlib.contextmanager
 def serve(
     command: list[str],
@@ -89,9 +99,7 @@ def serve(
 ) -> t.Iterator[Server]:
     """Run ``command`` (which must listen on 127.0.0.1:``port``) until the
     block ends; its output goes to ``log_path``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_FLASH_")}
-    full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(APPS)])
-    full_env.update(env or {})
+    full_env = server_env(env)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.servers import APPS, ROOT, Server, free_port, gunicorn, serve
+from tests.servers import ROOT, Server, free_port, gunicorn, serve, server_env
 
 SECRET = "gunicorn-test-secret-key-0123456789"
 NEW_SECRET = "gunicorn-test-rotated-key-0123456789"
@@ -91,21 +91,11 @@ def test_bad_configuration_stops_gunicorn_at_start(tmp_path: pathlib.Path) -> No
         "flash_app:app",
     ]
     env = {"WSGI_FLASH_SECRET_KEY": SECRET, "WSGI_FLASH_PROXY_X_FOUR": "1"}
-    result = subprocess.run(
-        command, env={**_clean_env(), **env}, cwd=ROOT, capture_output=True, timeout=30
-    )
+    result = subprocess.run(command, env=server_env(env), cwd=ROOT, capture_output=True, timeout=30)
     assert result.returncode != 0
     output = result.stdout.decode() + result.stderr.decode()
     assert "unknown key proxy.x_four" in output and "WSGI_FLASH_PROXY_X_FOUR" in output
     assert SECRET not in output
-
-
-def _clean_env() -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_FLASH_")}
-    env["PYTHONPATH"] = f"{ROOT}:{APPS}"
-    return env
 
 
 @pytest.mark.parametrize(
