@@ -99,25 +99,28 @@ class Capture:
         # After a hook replaced the body, late write() data has nowhere to go.
 
     def run(self, app: WSGIApplication, environ: WSGIEnvironment) -> None:
-        """Call ``app``; if it defers ``start_response`` to its first chunk
-        (a generator app), pull that chunk now, as Werkzeug's ``run_wsgi_app``
-        does, so the headers are known before any hook runs."""
+        """Call ``app`` and keep its iterable."""
         app_iter = app(environ, self.start_response)
         if self.status is None:
-            if self.written is None:
-                self.written = []
-            try:
-                for chunk in app_iter:
-                    self.written.append(chunk)
-                    if self.status is not None:
-                        break
-            except BaseException:
-                _close(app_iter)
-                raise
-            if self.status is None:
-                _close(app_iter)
-                raise RuntimeError(f"WSGI app {app!r} returned without calling start_response()")
+            self.pull_until_started(app_iter, app)
         self.app_iter = app_iter
+
+    def pull_until_started(self, app_iter: t.Iterable[bytes], app: WSGIApplication) -> None:
+        """For an app that defers ``start_response`` to its first chunk (a
+        generator app): pull chunks until it has called it, as Werkzeug's
+        ``run_wsgi_app`` does, so the headers are known before any hook runs."""
+        if self.written is None:
+            self.written = []
+        try:
+            for chunk in app_iter:
+                self.written.append(chunk)
+                if self.status is not None:
+                    return
+        except BaseException:
+            _close(app_iter)
+            raise
+        _close(app_iter)
+        raise RuntimeError(f"WSGI app {app!r} returned without calling start_response()")
 
     def __iter__(self) -> t.Iterator[bytes]:
         if self.written:

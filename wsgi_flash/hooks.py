@@ -373,7 +373,7 @@ class RequestHooks(HookScope):
                 hook: Hook | None = None
                 try:
                     if plan.before:
-                        request = call.request()
+                        request = call._request = plan.request_factory(environ)
                         for hook in plan.before:
                             rv = hook(request)
                             if rv is not None:
@@ -381,7 +381,11 @@ class RequestHooks(HookScope):
                         else:
                             hook = None
                     if hook is None:
-                        call.run(self.app, environ)
+                        # Capture.run, inlined: this is every request's path.
+                        app_iter = self.app(environ, call.start_response)
+                        if call.status is None:
+                            call.pull_until_started(app_iter, self.app)
+                        call.app_iter = app_iter
                 except Exception as error:
                     rv, hook = self._handle_user_exception(call, error)
                 # Converting happens outside the handlers' reach, as in Flask.
