@@ -9,6 +9,7 @@ third element ``1`` marking ``Markup``.
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 import typing as t
 
@@ -28,7 +29,7 @@ _DECODER = json.JSONDecoder()
 # scanner: called directly, they spare the common payload (str messages)
 # JSONEncoder.encode's per-call set-up, which costs more than the encoding.
 _quote = json.encoder.encode_basestring_ascii
-_scan = json.scanner.make_scanner(_DECODER)
+_scan = _DECODER.scan_once
 
 
 def storable(message: t.Any) -> t.Any:
