@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import json.scanner
 import math
 import typing as t
 
@@ -29,7 +30,8 @@ _DECODER = json.JSONDecoder()
 # scanner: called directly, they spare the common payload (str messages)
 # JSONEncoder.encode's per-call set-up, which costs more than the encoding.
 _quote = json.encoder.encode_basestring_ascii
-_scan = _DECODER.scan_once
+# (Typeshed wants a scanner as its argument; any decoder is what it reads.)
+_scan = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 
 
 def storable(message: t.Any) -> t.Any:
