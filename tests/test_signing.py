@@ -44,6 +44,16 @@ def test_tokens_interoperate_with_itsdangerous(payload: bytes) -> None:
     assert ours.unsign(theirs, 60) == (payload, False)
 
 
+def test_each_token_carries_the_time_it_was_signed_at() -> None:
+    ours = TimedSigner(KEY, [], SALT)
+    signer = reference(KEY).make_signer()
+    # Back and forth in time: a timestamp encoded once must not leak into another.
+    for now in (1_000_000, 1_000_000, 1_000_001, 1_700_000_000, 1_000_000):
+        token = ours.sign(b"[]", now=now)
+        body, signed_at = signer.unsign(token, return_timestamp=True)
+        assert (body, signed_at.timestamp()) == (base64_encode(b"[]"), now)
+
+
 @given(st.binary(min_size=1, max_size=200), st.binary(max_size=300))
 def test_hmac_matches_stdlib(key: bytes, message: bytes) -> None:
     assert _HMAC(key).digest(message) == hmac.digest(key, message, "sha256")

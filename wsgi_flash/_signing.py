@@ -93,6 +93,7 @@ class TimedSigner:
         signer = Signer(b"-", salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
         # The signing key first: most tokens are verified by it.
         self._macs = [_HMAC(signer.derive_key(key)) for key in (secret_key, *fallback_secret_keys)]
+        self._stamp: tuple[int, bytes] = (-1, b"")
 
     def sign(self, payload: bytes, now: float | None = None) -> str:
         """Return a token carrying ``payload``, compressed when shorter."""
@@ -102,11 +103,11 @@ class TimedSigner:
             if len(compressed) < len(payload) - 1:
                 payload, prefix = compressed, b"."
         timestamp = int(time.time() if now is None else now)
-        value = b"%s%s.%s" % (
-            prefix,
-            base64_encode(payload),
-            base64_encode(int_to_bytes(timestamp)),
-        )
+        # The timestamp changes once a second: encode it once a second.
+        stamp = self._stamp
+        if stamp[0] != timestamp:
+            self._stamp = stamp = (timestamp, base64_encode(int_to_bytes(timestamp)))
+        value = b"%s%s.%s" % (prefix, base64_encode(payload), stamp[1])
         signature = self._macs[0].digest(value)
         return (b"%s.%s" % (value, base64_encode(signature))).decode("ascii")
 
