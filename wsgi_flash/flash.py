@@ -16,6 +16,7 @@ import logging
 import typing as t
 from collections.abc import Container
 from datetime import timedelta
+from functools import partial
 
 from ._http import add_vary, cookie_value
 from ._logging import escape
@@ -181,25 +182,16 @@ class FlashMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        cookie_header = environ.get("HTTP_COOKIE")
-        if cookie_header and self._cookie_marker in cookie_header:
+        # "in" is cheaper than .get() on the common request without a cookie.
+        if "HTTP_COOKIE" in environ and self._cookie_marker in environ["HTTP_COOKIE"]:
             # Decode now, so a bad cookie is deleted even if nobody reads it.
-            environ[ENVIRON_KEY] = _FlashState(self, environ, cookie_header)
+            environ[ENVIRON_KEY] = _FlashState(self, environ, environ["HTTP_COOKIE"])
         else:
             # The state is made on first use; most requests never need one.
             environ[ENVIRON_KEY] = self
 
-        def flash_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
-        ) -> t.Callable[[bytes], object]:
-            current = environ.get(ENVIRON_KEY)
-            if current is self:
-                environ[ENVIRON_KEY] = self._headers_sent
-            elif type(current) is _FlashState and current.middleware is self:
-                headers = current.finish(headers)
-            return start_response(status, headers, exc_info)
-
-        return self.app(environ, flash_start_response)
+        # A partial of a module function costs less per request than a closure.
+        return self.app(environ, partial(_start_response, self, environ, start_response))
 
     def _set_cookie(self, messages: list[Message], secure: bool) -> str:
         """The Set-Cookie value storing ``messages``, dropping the oldest
@@ -243,6 +235,24 @@ class FlashMiddleware:
                 error.reason,
             )
             return [], True
+
+
+def _start_response(
+    middleware: FlashMiddleware,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    status: str,
+    headers: list[tuple[str, str]],
+    exc_info: OptExcInfo | None = None,
+) -> t.Callable[[bytes], object]:
+    """FlashMiddleware's start_response: write the cookie, or mark that the
+    headers are sent so that a later flash() raises."""
+    current = environ.get(ENVIRON_KEY)
+    if current is middleware:
+        environ[ENVIRON_KEY] = middleware._headers_sent
+    elif type(current) is _FlashState and current.middleware is middleware:
+        headers = current.finish(headers)
+    return start_response(status, headers, exc_info)
 
 
 class _HeadersSent:
