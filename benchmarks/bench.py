@@ -1,6 +1,7 @@
 """Run every benchmark case module and print one table.
 
-Usage: ``make bench`` (or ``python benchmarks/bench.py [--quick]``). Each
+Usage: ``make bench`` (or ``python benchmarks/bench.py [--quick] [GROUP ...]``,
+where a group such as ``hooks`` runs ``cases_hooks.py`` alone). Each
 ``benchmarks/cases_*.py`` module has a ``run(bench)`` function that times its
 anchors and our middleware in this same process, so the ratios in the table
 are measured side by side.
@@ -25,6 +26,13 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     bench = Bench(number=300 if quick else 2000, repeat=3 if quick else 7)
     modules = sorted(p.stem for p in HERE.glob("cases_*.py"))
+    groups = [arg for arg in argv if not arg.startswith("-")]
+    unknown = [group for group in groups if f"cases_{group}" not in modules]
+    if unknown:
+        known = ", ".join(name.removeprefix("cases_") for name in modules)
+        raise SystemExit(f"unknown group(s) {', '.join(unknown)}; the groups are: {known}")
+    if groups:
+        modules = [f"cases_{group}" for group in groups]
     for name in modules:
         importlib.import_module(name).run(bench)
     print(
