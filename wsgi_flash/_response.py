@@ -169,6 +169,8 @@ def _invalid(hook: object, rv: object, detail: str = "") -> TypeError:
     )
 
 
+# Instances made without their constructors (see Flavour.passthrough).
+_new = object.__new__
 # Werkzeug's parse of each status line seen, which is costly next to the rest.
 _STATUSES: dict[str, tuple[str, int]] = {}
 
@@ -186,8 +188,8 @@ class Flavour:
         """A Response over the captured status, headers and body: the
         header list is copied (apps often pass a constant), the body is
         not read."""
-        response = Response.__new__(Response)
-        headers = Headers.__new__(Headers)
+        response = _new(Response)
+        headers = _new(Headers)
         headers._list = [*capture.headers]
         response.headers = headers
         status: str = capture.status  # type: ignore[assignment]

@@ -398,9 +398,16 @@ class RequestHooks(HookScope):
                 if self.propagate_exceptions:
                     raise
                 response = self._server_error(call, error)
-            if response is call and not plan.teardown:
-                # Nothing to change or to run on close: the app's own iterable.
-                return call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
+            if not plan.teardown:
+                if response is call:
+                    # Nothing to change or to run on close: the app's own iterable.
+                    return call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
+                if call.app_iter is not None:
+                    # After hooks that only changed headers: the app's body still.
+                    untouched = self._flavour.send_untouched(response, call, start_response)
+                    if untouched is not None:
+                        body, closers = untouched
+                        return ClosingIterator(body, closers) if closers else body
             return self._send(call, response, start_response)
         except BaseException as error:
             if call.error is None:
