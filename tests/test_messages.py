@@ -22,10 +22,15 @@ def stdlib_json(messages: list[Message]) -> bytes:
     return text.encode("ascii")
 
 
-# Any text, lone surrogates and control characters included.
+# Any text, lone surrogates and control characters included; values as
+# flash() accepts them (finite floats only).
 text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
     max_leaves=8,
 )
