@@ -91,22 +91,32 @@ def hand_written() -> t.Callable[..., t.Any]:
 
 def run(bench: Bench) -> None:
     environ = make_environ("/")
-    bare = bench.time(bare_app, environ)
+    us = bench.best(
+        {
+            "bare": (bare_app, environ, None),
+            "hand": (hand_written(), environ, None),
+            "webob": (webob_idiom(), environ, None),
+            "werkzeug": (werkzeug_idiom(), environ, None),
+            "ours": (ours(), environ, None),
+        }
+    )
+    bare = us["bare"]
     bench.row(GROUP, "bare app", bare)
-    hand = bench.time(hand_written(), environ)
-    bench.row(GROUP, "hand-written start_response wrapper", hand, added=hand - bare)
-    webob_us = bench.time(webob_idiom(), environ)
-    webob_added = webob_us - bare
-    bench.row(GROUP, "WebOb wsgify.middleware", webob_us, added=webob_added)
-    werkzeug_us = bench.time(werkzeug_idiom(), environ)
-    bench.row(GROUP, "Werkzeug Request + Response.from_app", werkzeug_us, added=werkzeug_us - bare)
-    us = bench.time(ours(), environ)
-    added = us - bare
+    bench.row(GROUP, "hand-written start_response wrapper", us["hand"], added=us["hand"] - bare)
+    webob_added = us["webob"] - bare
+    bench.row(GROUP, "WebOb wsgify.middleware", us["webob"], added=webob_added)
+    bench.row(
+        GROUP,
+        "Werkzeug Request + Response.from_app",
+        us["werkzeug"],
+        added=us["werkzeug"] - bare,
+    )
+    added = us["ours"] - bare
     ratio = webob_added / added if added > 0 else float("inf")
     bench.row(
         GROUP,
         "RequestHooks, 3 before + 3 after",
-        us,
+        us["ours"],
         added=added,
         compare=f"1/{ratio:.1f} of WebOb's added",
         goal=f"<= {GOAL_ADDED_US:g} µs and <= 1/{GOAL_RATIO:g} of WebOb's",

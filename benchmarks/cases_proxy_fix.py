@@ -16,13 +16,12 @@ from __future__ import annotations
 import itertools
 import typing as t
 
-from harness import Bench, make_environ
+from harness import Bench, Prepare, make_environ
 from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
 
 from wsgi_flash.proxy_fix import ProxyFix
 
 GROUP = "proxy_fix"
-ROUNDS = 3
 PEER = "10.0.0.2"  # the one proxy in front of the app
 X_HEADERS = {
     "REMOTE_ADDR": PEER,
@@ -34,7 +33,6 @@ FORWARDED = {
     "REMOTE_ADDR": PEER,
     "HTTP_FORWARDED": "for=198.51.100.7, for=203.0.113.9;proto=https;host=www.example.com",
 }
-Prepare = t.Callable[[dict[str, t.Any]], None]
 
 
 def app(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> list[bytes]:
@@ -54,16 +52,6 @@ def _new_client(key: str, template: str) -> Prepare:
     return prepare
 
 
-def _best(
-    bench: Bench, cases: dict[str, tuple[t.Any, dict[str, t.Any], Prepare | None]]
-) -> dict[str, float]:
-    best = dict.fromkeys(cases, float("inf"))
-    for _ in range(ROUNDS):
-        for name, (wsgi_app, environ, prepare) in cases.items():
-            best[name] = min(best[name], bench.time(wsgi_app, environ, prepare=prepare))
-    return best
-
-
 def run(bench: Bench) -> None:
     werkzeug = WerkzeugProxyFix(app, x_for=1, x_proto=1, x_host=1)
     ours = ProxyFix(app, x_for=1, x_proto=1, x_host=1)
@@ -73,8 +61,7 @@ def run(bench: Bench) -> None:
     f_new = _new_client(
         "HTTP_FORWARDED", "for=198.51.100.7, for={};proto=https;host=www.example.com"
     )
-    us = _best(
-        bench,
+    us = bench.best(
         {
             "bare": (app, x_environ, None),
             "werkzeug": (werkzeug, x_environ, None),

@@ -15,6 +15,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 WSGIApp = t.Callable[..., t.Iterable[bytes]]
+#: Adjusts each fresh environ copy before a timed request.
+Prepare = t.Callable[[dict[str, t.Any]], None]
 
 
 def make_environ(path: str = "/", method: str = "GET", **extra: str) -> dict[str, t.Any]:
@@ -52,7 +54,7 @@ def time_app(
     *,
     number: int = 2000,
     repeat: int = 7,
-    prepare: t.Callable[[dict[str, t.Any]], None] | None = None,
+    prepare: Prepare | None = None,
 ) -> float:
     """Return the best per-request time of ``app`` in microseconds.
 
@@ -106,6 +108,20 @@ class Bench:
         kwargs.setdefault("number", self.number)
         kwargs.setdefault("repeat", self.repeat)
         return time_app(app, environ, **kwargs)
+
+    def best(
+        self,
+        cases: dict[str, tuple[WSGIApp, dict[str, t.Any], Prepare | None]],
+        rounds: int = 3,
+    ) -> dict[str, float]:
+        """Time every case in turn, ``rounds`` times over, and keep each
+        case's best: cases compared in one row are measured side by side,
+        so a burst of load on a shared machine does not decide the row."""
+        best = dict.fromkeys(cases, float("inf"))
+        for _ in range(rounds):
+            for name, (app, environ, prepare) in cases.items():
+                best[name] = min(best[name], self.time(app, environ, prepare=prepare))
+        return best
 
     def row(self, group: str, case: str, us: float, **kwargs: t.Any) -> Row:
         row = Row(group, case, us, **kwargs)
