@@ -450,6 +450,31 @@ def test_non_ascii_cookie_is_no_messages(caplog: pytest.LogCaptureFixture) -> No
     assert "not ASCII" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(None, id="none"),
+        pytest.param(b"flash=x.y.z", id="bytes"),
+        pytest.param(7, id="int"),
+    ],
+)
+def test_non_str_cookie_value_from_the_server_is_no_messages(value: object) -> None:
+    """PEP 3333 wants str; a server that breaks it gets no messages, not a 500."""
+    seen: list[t.Any] = []
+    sent: list[list[tuple[str, str]]] = []
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        seen.append(get_flashed_messages(environ))
+        start_response("200 OK", [])
+        return [b""]
+
+    environ = EnvironBuilder("/").get_environ()
+    environ["HTTP_COOKIE"] = value
+    FlashMiddleware(app, secret_key=SECRET)(environ, lambda s, h, e=None: sent.append(h))
+    assert seen == [[]]
+    assert sent == [[("Vary", "Cookie")]]
+
+
 def test_bad_cookie_is_deleted_even_when_nobody_reads() -> None:
     client = make()
     client.set_cookie("flash", "garbage.garbage.garbage")

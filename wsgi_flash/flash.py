@@ -182,10 +182,11 @@ class FlashMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        # "in" is cheaper than .get() on the common request without a cookie.
-        if "HTTP_COOKIE" in environ and self._cookie_marker in environ["HTTP_COOKIE"]:
+        cookie_header = environ.get("HTTP_COOKIE")
+        # A server breaking PEP 3333 with a non-str value gets no messages, not a 500.
+        if cookie_header and type(cookie_header) is str and self._cookie_marker in cookie_header:
             # Decode now, so a bad cookie is deleted even if nobody reads it.
-            environ[ENVIRON_KEY] = _FlashState(self, environ, environ["HTTP_COOKIE"])
+            environ[ENVIRON_KEY] = _FlashState(self, environ, cookie_header)
         else:
             # The state is made on first use; most requests never need one.
             environ[ENVIRON_KEY] = self
