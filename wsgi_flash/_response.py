@@ -215,7 +215,13 @@ class Flavour:
         headers = response.headers
         # Our own Headers object's list is already the WSGI list.
         wsgi_headers = headers._list if type(headers) is Headers else headers.to_wsgi_list()
-        return capture.send(start_response, response._status, wsgi_headers), response._on_close
+        # capture.send, inlined: every request with after hooks ends here.
+        capture.sent = start_response
+        if capture.exc_info is None:
+            capture.write_to = start_response(response._status, wsgi_headers)
+        else:
+            capture.write_to = start_response(response._status, wsgi_headers, capture.exc_info)
+        return (capture if capture.written else capture.app_iter), response._on_close
 
     def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
         # Flask's default mimetype, unless the hook gave a Content-Type.

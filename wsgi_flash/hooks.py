@@ -392,7 +392,20 @@ class RequestHooks(HookScope):
                 response = call if hook is None else self._flavour.make_response(rv, environ, hook)
                 call.finalized = True
                 if plan.after or call.callbacks:
-                    response = self._finalize(call, response)
+                    # _finalize, inlined: the after chain of every request
+                    # that has one (_finalize serves the error path).
+                    callbacks = call.callbacks
+                    hooks = [*callbacks, *plan.after] if callbacks else plan.after
+                    if response is call:
+                        response = self._flavour.passthrough(call)
+                    request = call._request
+                    if request is None:
+                        request = call.request()
+                    for hook in hooks:
+                        rv = hook(request, response)
+                        if rv is not response and not isinstance(rv, self._response_class):
+                            rv = self._after_result(call, hook, rv)
+                        response = rv
             except Exception as error:
                 call.error = error
                 if self.propagate_exceptions:
@@ -431,7 +444,8 @@ class RequestHooks(HookScope):
         raise error
 
     def _finalize(self, call: _Call, response: t.Any) -> t.Any:
-        """Run the after chain: after_this_request callbacks, then the plan's."""
+        """Run the after chain: after_this_request callbacks, then the plan's.
+        For a 500 response; ``__call__`` runs the same chain inline."""
         callbacks = call.callbacks
         hooks = [*callbacks, *call.plan.after] if callbacks else call.plan.after
         if response is call:
