@@ -1,0 +1,149 @@
+"""Count the CPU instructions one request costs, with callgrind.
+
+Timings on shared cores wobble by more than a small change saves; an
+instruction count does not. For each case this runs the bench's request
+loop under ``valgrind --tool=callgrind`` twice, for 1,000 and for 11,000
+requests, and prints the difference over 10,000: instructions per request,
+without the start-up. Here about 8,000 instructions take 1 µs. The counts
+include this script's own loop (about 3,200 for the bare app), so compare
+cases with each other, and a case before and after a change.
+
+Usage: ``.venv/bin/python benchmarks/instructions.py [CASE ...]`` (all cases
+when none is named); needs valgrind (``apt-get install valgrind``). Each
+case takes about half a minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import typing as t
+
+from harness import WSGIApp, make_environ
+
+SHORT, LONG = 1_000, 11_000
+
+
+def _malformed(path: str, **extra: str) -> tuple[WSGIApp, dict[str, t.Any]]:
+    from cases_flash import bare_ok
+    from cases_malformed import BROWSER_HEADERS
+
+    from wsgi_flash import MalformedRequestLogger
+
+    log = logging.getLogger("wsgi_flash.malformed")
+    log.handlers[:] = [logging.NullHandler()]
+    log.propagate = False
+    environ = make_environ(path, RAW_URI=path, **BROWSER_HEADERS, **extra)
+    return MalformedRequestLogger(bare_ok, rate_limit=None), environ
+
+
+def _case(name: str) -> tuple[WSGIApp, dict[str, t.Any]]:
+    """The app and environ of case ``name``, as the bench builds them."""
+    from cases_flash import SECRET, bare_ok, ours_flash_redirect
+    from cases_hooks import bare_app
+    from cases_hooks import ours as hooks_3_3
+    from cases_stack import full_stack
+
+    from wsgi_flash import FlashMiddleware, ProxyFix, RequestHooks
+
+    plain = make_environ("/")
+    if name == "bare":
+        return bare_ok, plain
+    if name == "flash":
+        return FlashMiddleware(bare_ok, secret_key=SECRET), plain
+    if name == "flash_set":
+        return FlashMiddleware(ours_flash_redirect, secret_key=SECRET), plain
+    if name == "proxy_fix":
+        return ProxyFix(bare_ok, x_for=1, x_proto=1, x_host=1), plain
+    if name == "malformed":
+        return _malformed("/articles/42?page=2")
+    if name == "malformed_hit":
+        return _malformed("/a%zz")
+    if name == "hooks_none":
+        return RequestHooks(bare_ok), plain
+    if name == "hooks_bare":
+        return bare_app, plain
+    if name == "hooks_3_3":
+        return hooks_3_3(), plain
+    if name == "stack":
+        return full_stack(bare_ok), plain
+    raise SystemExit(f"unknown case {name!r}; the cases are: {', '.join(CASES)}")
+
+
+CASES = (
+    "bare",
+    "flash",
+    "flash_set",
+    "proxy_fix",
+    "malformed",
+    "malformed_hit",
+    "hooks_none",
+    "hooks_bare",
+    "hooks_3_3",
+    "stack",
+)
+
+
+def loop(name: str, requests: int) -> None:
+    """Serve ``requests`` requests of case ``name``, as the bench's loop does."""
+    app, environ = _case(name)
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> None:
+        return None
+
+    for _ in range(requests):
+        body = app(environ.copy(), start_response)
+        for _chunk in body:
+            pass
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+
+def count(name: str, requests: int) -> int:
+    """Instructions callgrind counts for a whole run of ``requests``."""
+    result = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--loop",
+            name,
+            str(requests),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=True,
+        timeout=300,
+    )
+    match = re.search(r"Collected : (\d+)", result.stderr)
+    if match is None:
+        raise SystemExit(f"callgrind printed no count for {name}:\n{result.stderr[-2000:]}")
+    return int(match.group(1))
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--loop"]:
+        loop(argv[1], int(argv[2]))
+        return 0
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind not found: install it (apt-get install valgrind)")
+    names = argv or list(CASES)
+    for name in names:
+        _case(name)  # an unknown name fails before any valgrind run
+    for name in names:
+        per_request = (count(name, LONG) - count(name, SHORT)) // (LONG - SHORT)
+        print(f"{name:15s} {per_request:>9,} instructions per request", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    raise SystemExit(main(sys.argv[1:]))
