@@ -1009,6 +1009,62 @@ def test_trusted_walk_stops_at_invalid_entry(caplog: pytest.LogCaptureFixture) -
     assert "X-Forwarded-For garbage" in message
 
 
+# --- Servers that break PEP 3333 ---------------------------------------------
+
+_PROXIED = {
+    "HTTP_X_FORWARDED_FOR": "192.0.2.7",
+    "HTTP_X_FORWARDED_PROTO": "https",
+    "HTTP_X_FORWARDED_HOST": "example.com",
+    "HTTP_X_FORWARDED_PORT": "443",
+    "HTTP_X_FORWARDED_PREFIX": "/app",
+    "HTTP_FORWARDED": "for=192.0.2.7;proto=https;host=example.com",
+}
+_ALL_X = {"x_for": 1, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1}
+_TRUSTED_X = {"x_for": 2, "x_proto": 1, "x_host": 1, "trusted_proxies": ["10.0.0.0/8"]}
+_TRUSTED_FORWARDED = {"forwarded": 2, "trusted_proxies": ["10.0.0.0/8"]}
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        pytest.param(_ALL_X, "HTTP_X_FORWARDED_FOR", id="x-for"),
+        pytest.param(_ALL_X, "HTTP_X_FORWARDED_PROTO", id="x-proto"),
+        pytest.param(_ALL_X, "HTTP_X_FORWARDED_HOST", id="x-host"),
+        pytest.param(_ALL_X, "HTTP_X_FORWARDED_PORT", id="x-port"),
+        pytest.param(_ALL_X, "HTTP_X_FORWARDED_PREFIX", id="x-prefix"),
+        pytest.param(_TRUSTED_X, "HTTP_X_FORWARDED_HOST", id="trusted-x-host"),
+        pytest.param(_TRUSTED_X, "REMOTE_ADDR", id="trusted-remote-addr"),
+        pytest.param({"forwarded": 1}, "HTTP_FORWARDED", id="forwarded"),
+        pytest.param(_TRUSTED_FORWARDED, "HTTP_FORWARDED", id="trusted-forwarded"),
+        pytest.param(_TRUSTED_FORWARDED, "REMOTE_ADDR", id="trusted-forwarded-remote-addr"),
+    ],
+)
+@pytest.mark.parametrize(
+    "odd", [pytest.param(b"192.0.2.9", id="bytes"), 7, pytest.param(["x"], id="list")]
+)
+def test_non_str_value_from_the_server_is_ignored_not_a_500(
+    options: dict[str, t.Any], key: str, odd: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    environ = make_environ(**{**_PROXIED, key: odd})
+    before = fields(environ)
+    seen = run(fix(**options), environ)
+    assert fields(seen) == before
+    assert seen["wsgi_flash.proxy_fix.chain"] == []
+    assert len(warnings_of(caplog)) == 1
+
+
+def test_own_type_error_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a value the server got wrong is forgiven; a TypeError of ours with
+    every value a str still surfaces."""
+
+    def broken(self: ProxyFix, value: str) -> t.NoReturn:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(ProxyFix, "_read_for", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        run(fix(), make_environ(HTTP_X_FORWARDED_FOR="192.0.2.7"))
+
+
 # --- Configuration ------------------------------------------------------------
 
 

@@ -115,6 +115,9 @@ class ProxyFix:
 
     With ``trusted_proxies``, the other ``X-Forwarded-*`` headers are trusted
     no further back than the hop where ``X-Forwarded-For`` found the client.
+    A server that breaks PEP 3333 by passing ``REMOTE_ADDR`` or a proxy header
+    as something other than a str (bytes, a number) gets the proxy headers
+    ignored and a WARNING, not a 500.
 
     ``environ["wsgi_flash.proxy_fix.orig"]`` (also ``werkzeug.proxy_fix.orig``)
     is a copy of the environ as it arrived, and
@@ -222,53 +225,89 @@ class ProxyFix:
         else:  # no proxy header: a direct request costs nothing more
             return self.app(environ, start_response)
         trusted = self.trusted_proxies
-        if trusted is not None and not trusted[environ.get("REMOTE_ADDR")]:
-            self._ignore(environ)
-            return self.app(environ, start_response)
-        if self.forwarded:
-            self._apply_forwarded(environ, chain)
-            return self.app(environ, start_response)
-
-        # X-Forwarded-* mode, inline: this is the path every proxied request
-        # takes. Each header first tries the common case (one valid value)
-        # with a dict lookup; the general path picks, validates and logs.
-        get = environ.get
-        x_for, x_proto, x_host, x_port, x_prefix = self._counts
-        value = get("HTTP_X_FORWARDED_FOR") if x_for else None
-        if value:
-            # A client's requests repeat one value: reading it is one lookup.
-            hops_read, hops, address = self._for_memo.get(value) or self._read_for(value)
-            # Copies, so that an app changing its chain cannot change the memo.
-            chain += map(dict.copy, hops_read)
-            if hops:
-                if trusted is not None:  # the other headers are trusted no further back
-                    x_proto, x_host = min(x_proto, hops), min(x_host, hops)
-                    x_port, x_prefix = min(x_port, hops), min(x_prefix, hops)
-                if address:
-                    environ["REMOTE_ADDR"] = address
-                else:
-                    _reject("X-Forwarded-For", hops_read[-hops]["for"], "not an IP address")
-
-        value = get("HTTP_X_FORWARDED_PROTO") if x_proto else None
-        if value:
-            scheme = _SCHEMES.get(value) if x_proto == 1 else None
-            if scheme is not None:
-                environ["wsgi.url_scheme"] = scheme
+        try:
+            if trusted is not None and not trusted[environ.get("REMOTE_ADDR")]:
+                self._ignore(environ)
+            elif self.forwarded:
+                self._apply_forwarded(environ, chain)
             else:
-                self._set_scheme(environ, "X-Forwarded-Proto", pick(value, x_proto))
+                # X-Forwarded-* mode, inline: this is the path every proxied request
+                # takes. Each header first tries the common case (one valid value)
+                # with a dict lookup; the general path picks, validates and logs.
+                get = environ.get
+                x_for, x_proto, x_host, x_port, x_prefix = self._counts
+                value = get("HTTP_X_FORWARDED_FOR") if x_for else None
+                if value:
+                    # A client's requests repeat one value: reading it is one lookup.
+                    hops_read, hops, address = self._for_memo.get(value) or self._read_for(value)
+                    # Copies, so that an app changing its chain cannot change the memo.
+                    chain += map(dict.copy, hops_read)
+                    if hops:
+                        if trusted is not None:  # the other headers are trusted no further back
+                            x_proto, x_host = min(x_proto, hops), min(x_host, hops)
+                            x_port, x_prefix = min(x_port, hops), min(x_prefix, hops)
+                        if address:
+                            environ["REMOTE_ADDR"] = address
+                        else:
+                            _reject("X-Forwarded-For", hops_read[-hops]["for"], "not an IP address")
 
-        value = get("HTTP_X_FORWARDED_HOST") if x_host else None
-        if value:
-            # Commas are valid in a reg-name but split the list, and a port
-            # must also set SERVER_PORT: both take the general path.
-            if x_host == 1 and "," not in value and ":" not in value and host_memo.get(value):
-                environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
-            else:
-                self._set_host(environ, "X-Forwarded-Host", pick(value, x_host))
+                value = get("HTTP_X_FORWARDED_PROTO") if x_proto else None
+                if value:
+                    scheme = _SCHEMES.get(value) if x_proto == 1 else None
+                    if scheme is not None:
+                        environ["wsgi.url_scheme"] = scheme
+                    else:
+                        self._set_scheme(environ, "X-Forwarded-Proto", pick(value, x_proto))
 
-        if x_port or x_prefix:
-            self._apply_port_and_prefix(environ, x_port, x_prefix)
+                value = get("HTTP_X_FORWARDED_HOST") if x_host else None
+                if value:
+                    # Commas are valid in a reg-name but split the list, and a port
+                    # must also set SERVER_PORT: both take the general path.
+                    if (
+                        x_host == 1
+                        and "," not in value
+                        and ":" not in value
+                        and host_memo.get(value)
+                    ):
+                        environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
+                    else:
+                        self._set_host(environ, "X-Forwarded-Host", pick(value, x_host))
+
+                if x_port or x_prefix:
+                    self._apply_port_and_prefix(environ, x_port, x_prefix)
+        except (TypeError, AttributeError):
+            # PEP 3333 makes every header a str; a server that hands over
+            # bytes, a number or a list must not turn into a 500.
+            if not self._server_broke_pep_3333(environ, orig, chain):
+                raise
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _server_broke_pep_3333(
+        environ: WSGIEnvironment, orig: dict[str, t.Any], chain: list[dict[str, str]]
+    ) -> bool:
+        """After a TypeError or AttributeError while applying the headers:
+        if the server gave ``REMOTE_ADDR`` or a proxy header a value that is
+        not a str, undo what was applied, log it and return True. Otherwise
+        the error is a bug of ours, and the caller raises it."""
+        odd = [
+            f"{key}={type(orig[key]).__name__}"
+            for key in ("REMOTE_ADDR", *PROXY_HEADERS)
+            if not isinstance(orig.get(key), (str, type(None)))
+        ]
+        if not odd:
+            return False
+        for key in _ORIG_KEYS:
+            value = orig.get(key)
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
+        chain.clear()
+        logger.warning(
+            "ignored the proxy headers: the server passed %s, not str (PEP 3333)", ", ".join(odd)
+        )
+        return True
 
     def _read_for(self, value: str) -> tuple[tuple[dict[str, str], ...], int, str]:
         """Read an ``X-Forwarded-For`` value: its hops as chain entries, how
