@@ -252,7 +252,7 @@ def _start_response(
     if current is middleware:
         environ[ENVIRON_KEY] = middleware._headers_sent
     elif type(current) is _FlashState and current.middleware is middleware:
-        headers = current.finish(headers)
+        headers = current.finish(headers, environ)
     return start_response(status, headers, exc_info)
 
 
@@ -272,7 +272,6 @@ class _FlashState:
 
     __slots__ = (
         "accessed",
-        "environ",
         "filters",
         "headers_sent",
         "invalid",
@@ -285,8 +284,9 @@ class _FlashState:
     def __init__(
         self, middleware: FlashMiddleware, environ: WSGIEnvironment, cookie_header: str | None
     ) -> None:
+        # No reference to the environ, which holds this state: the pair would
+        # be a reference cycle, left for the garbage collector on every request.
         self.middleware = middleware
-        self.environ = environ
         if cookie_header:
             self.loaded, self.invalid = middleware._load(cookie_header, environ)
         else:
@@ -307,7 +307,9 @@ class _FlashState:
         kept = [m for m in self.snapshot if not any(m[0] in f for f in filters)]
         return kept + self.stored
 
-    def finish(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def finish(
+        self, headers: list[tuple[str, str]], environ: WSGIEnvironment
+    ) -> list[tuple[str, str]]:
         """Add Set-Cookie and Vary to the app's headers as needed."""
         self.headers_sent = True
         messages = self.to_store()
@@ -320,7 +322,7 @@ class _FlashState:
             middleware = self.middleware
             secure = middleware.secure
             if secure is None:
-                secure = self.environ.get("wsgi.url_scheme") == "https"
+                secure = environ.get("wsgi.url_scheme") == "https"
             if messages:
                 headers.append(("Set-Cookie", middleware._set_cookie(messages, secure)))
             elif self.loaded or self.invalid:

@@ -218,6 +218,20 @@ class _Call(Capture):
             self.callbacks = []
         self.callbacks.append(fn)
 
+    def end(self) -> None:
+        """Unlink the request from its environ once it is over, as Flask does.
+
+        The environ holds this call and the request object, and both hold
+        the environ: left linked, every request would wait for the garbage
+        collector, which cost a busy gunicorn worker about 10 µs a request.
+        A late :func:`after_this_request` still raises
+        :exc:`HeadersAlreadySentError`.
+        """
+        environ = self.environ
+        environ[CALLBACKS_KEY] = _ENDED
+        if self._request is not None and environ.get("werkzeug.request") is self._request:
+            environ["werkzeug.request"] = None
+
     def teardown(self) -> None:
         """Run the teardown hooks, all of them; then raise their errors."""
         request = self.request()
@@ -235,6 +249,12 @@ class _Call(Capture):
             if group is None:  # Python < 3.11
                 raise errors[0]
             raise group(f"{len(errors)} teardown hooks failed", errors)
+
+
+#: What the environ holds once its request is over: a call whose after hooks
+#: have started, so after_this_request() refuses with the usual error.
+_ENDED = _Call()
+_ENDED.finalized = True
 
 
 class _TeardownIterator(ClosingIterator):
@@ -414,13 +434,18 @@ class RequestHooks(HookScope):
             if not plan.teardown:
                 if response is call:
                     # Nothing to change or to run on close: the app's own iterable.
-                    return call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
+                    body = call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
+                    call.end()
+                    return body
                 if call.app_iter is not None:
                     # After hooks that only changed headers: the app's body still.
                     untouched = self._flavour.send_untouched(response, call, start_response)
                     if untouched is not None:
                         body, closers = untouched
-                        return ClosingIterator(body, closers) if closers else body
+                        if closers:
+                            return ClosingIterator(body, [*closers, call.end])
+                        call.end()
+                        return body
             return self._send(call, response, start_response)
         except BaseException as error:
             if call.error is None:
@@ -536,9 +561,10 @@ class RequestHooks(HookScope):
                 body = response(call.environ, start_response)
         if call.plan.teardown:
             closers = [*closers, call.teardown] if closers else [call.teardown]
-            return _TeardownIterator(body, closers, call)
+            return _TeardownIterator(body, [*closers, call.end], call)
         if closers:
-            return ClosingIterator(body, closers)
+            return ClosingIterator(body, [*closers, call.end])
+        call.end()
         return body
 
     def _abort(self, call: _Call, error: BaseException) -> None:
@@ -554,3 +580,4 @@ class RequestHooks(HookScope):
             except Exception as teardown_error:
                 if hasattr(error, "add_note"):
                     error.add_note(f"teardown hooks failed too: {teardown_error!r}")
+        call.end()
