@@ -50,6 +50,16 @@ class LazyRequest(Request):
         return self.__dict__[name]
 
 
+def lazy_request(environ: WSGIEnvironment) -> LazyRequest:
+    """``LazyRequest(environ)`` without the cost of a class call with an
+    ``__init__``, which is most of what building one costs."""
+    request: LazyRequest = _new(LazyRequest)
+    request.environ = environ
+    request.shallow = False
+    environ["werkzeug.request"] = request
+    return request
+
+
 class Capture:
     """Stands in for the server's ``start_response`` while the wrapped app
     runs, so after hooks can see and change status and headers before they
@@ -182,7 +192,11 @@ class Flavour:
     http_exceptions: tuple[type[BaseException], ...] = (HTTPException,)
 
     def __init__(self, request_class: t.Any) -> None:
-        self.request_class = LazyRequest if request_class is Request else request_class
+        self.request_class = request_class
+        #: Builds a hook's request from the environ.
+        self.make_request: t.Callable[[WSGIEnvironment], t.Any] = (
+            lazy_request if request_class is Request else request_class
+        )
 
     def passthrough(self, capture: Capture) -> t.Any:
         """A Response over the captured status, headers and body: the
@@ -291,7 +305,7 @@ class WebObFlavour(Flavour):
 
     def __init__(self, request_class: t.Any) -> None:
         webob_exc = importlib.import_module("webob.exc")
-        self.request_class = request_class
+        self.request_class = self.make_request = request_class
         self.response_class = request_class.ResponseClass
         self.http_exceptions = (HTTPException, webob_exc.HTTPException)
 

@@ -229,7 +229,7 @@ class _Call(Capture):
         """
         environ = self.environ
         environ[CALLBACKS_KEY] = _ENDED
-        if self._request is not None and environ.get("werkzeug.request") is self._request:
+        if self._request is not None:
             environ["werkzeug.request"] = None
 
     def teardown(self) -> None:
@@ -339,7 +339,7 @@ class RequestHooks(HookScope):
         self.request_class = request_class
         self.propagate_exceptions = propagate_exceptions
         self._flavour = flavour_for(request_class)
-        self._request_factory = self._flavour.request_class
+        self._request_factory = self._flavour.make_request
         self._response_class = self._flavour.response_class
         super().__init__(self, "")
         self._scopes: dict[str, HookScope] = {}
@@ -432,20 +432,20 @@ class RequestHooks(HookScope):
                     raise
                 response = self._server_error(call, error)
             if not plan.teardown:
+                # The request is over: _Call.end, inline, as every request
+                # without teardown hooks passes here.
+                environ[CALLBACKS_KEY] = _ENDED
+                if call._request is not None:
+                    environ["werkzeug.request"] = None
                 if response is call:
                     # Nothing to change or to run on close: the app's own iterable.
-                    body = call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
-                    call.end()
-                    return body
+                    return call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
                 if call.app_iter is not None:
                     # After hooks that only changed headers: the app's body still.
                     untouched = self._flavour.send_untouched(response, call, start_response)
                     if untouched is not None:
                         body, closers = untouched
-                        if closers:
-                            return ClosingIterator(body, [*closers, call.end])
-                        call.end()
-                        return body
+                        return ClosingIterator(body, closers) if closers else body
             return self._send(call, response, start_response)
         except BaseException as error:
             if call.error is None:
@@ -560,11 +560,11 @@ class RequestHooks(HookScope):
                     closers = [call.close]
                 body = response(call.environ, start_response)
         if call.plan.teardown:
-            closers = [*closers, call.teardown] if closers else [call.teardown]
-            return _TeardownIterator(body, [*closers, call.end], call)
+            # The request ends once its teardown hooks ran.
+            closers = [*(closers or ()), call.teardown, call.end]
+            return _TeardownIterator(body, closers, call)
         if closers:
-            return ClosingIterator(body, [*closers, call.end])
-        call.end()
+            return ClosingIterator(body, closers)
         return body
 
     def _abort(self, call: _Call, error: BaseException) -> None:
