@@ -23,7 +23,7 @@ from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, N
 from werkzeug.test import Client, create_environ
 from werkzeug.wrappers import Request, Response
 
-from wsgi_flash._response import LazyRequest
+from wsgi_flash._response import lazy_request
 from wsgi_flash.exceptions import HeadersAlreadySentError, NotInstalledError
 from wsgi_flash.hooks import RequestHooks, after_this_request
 
@@ -906,7 +906,9 @@ def test_lazy_request_attributes_equal_werkzeug_request(
     environ = create_environ("/")
     environ.update(PATH_INFO=path, QUERY_STRING=query, HTTP_HOST=host, SCRIPT_NAME=script,
                    REQUEST_METHOD=method)  # fmt: skip
-    lazy, real = LazyRequest(dict(environ)), Request(dict(environ))
+    lazy, real = lazy_request(dict(environ)), Request(dict(environ))
+    # Nothing parsed yet, and found where Werkzeug's own request would be.
+    assert "path" not in vars(lazy) and lazy.environ["werkzeug.request"] is lazy
     for name in ("method", "scheme", "server", "root_path", "path", "query_string", "remote_addr",
                  "url", "host", "args"):  # fmt: skip
         assert getattr(lazy, name) == getattr(real, name), name

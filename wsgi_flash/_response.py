@@ -33,12 +33,8 @@ _EAGER_ATTRIBUTES = frozenset(
 class LazyRequest(Request):
     """A Werkzeug :class:`~werkzeug.wrappers.Request` whose parsed attributes
     are computed on first use, by a real ``Request`` over the same environ,
-    so their values are exactly Werkzeug's."""
-
-    def __init__(self, environ: WSGIEnvironment) -> None:
-        self.environ = environ
-        self.shallow = False
-        environ["werkzeug.request"] = self
+    so their values are exactly Werkzeug's. Made by :func:`lazy_request`
+    (calling the class runs Werkzeug's eager ``__init__``)."""
 
     def __getattr__(self, name: str) -> t.Any:
         # Only reached when normal lookup fails, so assigned values win.
@@ -51,8 +47,9 @@ class LazyRequest(Request):
 
 
 def lazy_request(environ: WSGIEnvironment) -> LazyRequest:
-    """``LazyRequest(environ)`` without the cost of a class call with an
-    ``__init__``, which is most of what building one costs."""
+    """A :class:`LazyRequest` over ``environ``, made without a class call:
+    a call through ``type`` to an ``__init__`` would cost more than all
+    the rest of building one."""
     request: LazyRequest = _new(LazyRequest)
     request.environ = environ
     request.shallow = False
