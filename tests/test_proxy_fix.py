@@ -1053,6 +1053,19 @@ def test_non_str_value_from_the_server_is_ignored_not_a_500(
     assert len(warnings_of(caplog)) == 1
 
 
+def test_non_str_remote_addr_with_removal_removes_the_headers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A peer the server could not even name is untrusted: with
+    remove_untrusted_headers the app cannot read the headers by accident."""
+    environ = make_environ(**{**_PROXIED, "REMOTE_ADDR": ["10.0.0.1"]})
+    options = {**_TRUSTED_X, "remove_untrusted_headers": True}
+    seen = run(fix(**options), environ)
+    assert not [key for key in _PROXIED if key in seen]
+    [message] = warnings_of(caplog)
+    assert message.startswith("removed the proxy headers") and "REMOTE_ADDR=list" in message
+
+
 def test_own_type_error_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a value the server got wrong is forgiven; a TypeError of ours with
     every value a str still surfaces."""

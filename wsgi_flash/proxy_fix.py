@@ -282,14 +282,14 @@ class ProxyFix:
                 raise
         return self.app(environ, start_response)
 
-    @staticmethod
     def _server_broke_pep_3333(
-        environ: WSGIEnvironment, orig: dict[str, t.Any], chain: list[dict[str, str]]
+        self, environ: WSGIEnvironment, orig: dict[str, t.Any], chain: list[dict[str, str]]
     ) -> bool:
         """After a TypeError or AttributeError while applying the headers:
         if the server gave ``REMOTE_ADDR`` or a proxy header a value that is
-        not a str, undo what was applied, log it and return True. Otherwise
-        the error is a bug of ours, and the caller raises it."""
+        not a str, undo what was applied and treat the request as one from
+        an untrusted peer; return True. Otherwise the error is a bug of
+        ours, and the caller raises it."""
         odd = [
             f"{key}={type(orig[key]).__name__}"
             for key in ("REMOTE_ADDR", *PROXY_HEADERS)
@@ -304,8 +304,13 @@ class ProxyFix:
             else:
                 environ[key] = value
         chain.clear()
+        if self.remove_untrusted_headers:
+            for key in PROXY_HEADERS:
+                environ.pop(key, None)
         logger.warning(
-            "ignored the proxy headers: the server passed %s, not str (PEP 3333)", ", ".join(odd)
+            "%s the proxy headers: the server passed %s, not str (PEP 3333)",
+            "removed" if self.remove_untrusted_headers else "ignored",
+            ", ".join(odd),
         )
         return True
 
