@@ -825,6 +825,24 @@ def test_webob_request_class_gives_webob_objects() -> None:
     assert early.headers["Content-Type"] == "text/html; charset=UTF-8"
 
 
+@pytest.mark.parametrize(
+    "request_class", [pytest.param(Request, id="werkzeug"), pytest.param(webob.Request, id="webob")]
+)
+def test_request_is_unlinked_from_the_environ_when_it_ends(request_class: t.Any) -> None:
+    """As Flask does: the environ no longer holds the request, and a late
+    after_this_request() is refused."""
+    hooks = RequestHooks(text_app(b"hello"), request_class=request_class)
+    hooks.before_request(lambda request: None)
+    environ = create_environ("/")
+    body = hooks(environ, lambda status, headers, exc_info=None: lambda data: None)
+    assert b"".join(body) == b"hello"
+    assert environ.get("werkzeug.request") is None
+    # Nothing the environ holds points back at it (a cycle for the collector).
+    assert not any(getattr(value, "environ", None) is environ for value in environ.values())
+    with pytest.raises(HeadersAlreadySentError):
+        after_this_request(environ, lambda request, response: response)
+
+
 def test_webob_json_and_errors() -> None:
     def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
         raise KeyError("k")

@@ -189,7 +189,6 @@ class Flavour:
     http_exceptions: tuple[type[BaseException], ...] = (HTTPException,)
 
     def __init__(self, request_class: t.Any) -> None:
-        self.request_class = request_class
         #: Builds a hook's request from the environ.
         self.make_request: t.Callable[[WSGIEnvironment], t.Any] = (
             lazy_request if request_class is Request else request_class
@@ -302,7 +301,7 @@ class WebObFlavour(Flavour):
 
     def __init__(self, request_class: t.Any) -> None:
         webob_exc = importlib.import_module("webob.exc")
-        self.request_class = self.make_request = request_class
+        self.make_request = request_class
         self.response_class = request_class.ResponseClass
         self.http_exceptions = (HTTPException, webob_exc.HTTPException)
 
