@@ -19,7 +19,7 @@ import threading
 import time
 import typing as t
 
-from ._logging import escape
+from ._logging import TokenBucket, escape
 from ._prescan import printable_ascii
 
 if t.TYPE_CHECKING:
@@ -33,42 +33,6 @@ logger = logging.getLogger("wsgi_flash.malformed")
 REPORTER_KEY = "wsgi_flash.malformed.reporter"
 _PROXY_ORIG_KEYS = ("wsgi_flash.proxy_fix.orig", "werkzeug.proxy_fix.orig")
 _MESSAGE = "%s %s: %s; %s %s from %s%s"
-
-
-class TokenBucket:
-    """``capacity`` records at once, refilled at ``capacity`` per ``period``
-    seconds; counts what it refuses until the next record passes."""
-
-    __slots__ = ("capacity", "empty_until", "rate", "suppressed", "tokens", "updated")
-
-    def __init__(self, capacity: int, period: float, now: float) -> None:
-        self.capacity = float(capacity)
-        self.rate = capacity / period
-        self.tokens = float(capacity)
-        self.updated = now
-        # Until then the bucket holds less than one token: during a flood
-        # that comparison is all a refused record costs.
-        self.empty_until = now
-        self.suppressed = 0
-
-    def take(self, now: float) -> int | None:
-        """Take a token: the number suppressed since the last one passed, or
-        None if this record is suppressed too."""
-        if now < self.empty_until:
-            self.suppressed += 1
-            return None
-        tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if tokens < 1.0:
-            self.tokens = tokens
-            self.empty_until = now + (1.0 - tokens) / self.rate
-            self.suppressed += 1
-            return None
-        self.tokens = tokens = tokens - 1.0
-        if tokens < 1.0:
-            self.empty_until = now + (1.0 - tokens) / self.rate
-        suppressed, self.suppressed = self.suppressed, 0
-        return suppressed
 
 
 class _Tally:
