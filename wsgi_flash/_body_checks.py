@@ -2,9 +2,10 @@
 =============================
 
 The opt-in ``body.*`` checks: a body whose Content-Type declares JSON, a
-form or multipart is read into a bounded buffer, checked, and handed to the
-app as an identical ``wsgi.input``. Chunked, empty and oversized bodies are
-left alone, unread.
+form or multipart is checked when the app has read it (logging), or read into
+a bounded buffer before the app runs and handed to it as an identical
+``wsgi.input`` (rejecting). Chunked, empty and oversized bodies are left
+alone, unread.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import typing as t
 
 from ._logging import escape
-from ._request_checks import Facts, Limits, arguments_problem
+from ._request_checks import Facts, Limits, arguments_problem, parse_decimal
 from ._uri_checks import excerpt
 
 if t.TYPE_CHECKING:
@@ -88,42 +89,136 @@ def declared_check(content_type: str) -> str | None:
 def buffer_body(environ: WSGIEnvironment, content_length: str, max_size: int) -> bytes | None:
     """Read a body of known length up to ``max_size`` bytes and hand the app
     an identical ``wsgi.input``; None for chunked, empty or larger bodies."""
-    if not (content_length.isascii() and content_length.isdigit()):
-        return None
-    size = int(content_length)
-    if not 0 < size <= max_size:
+    size = parse_decimal(content_length)
+    if size is None or not 0 < size <= max_size:
         return None
     body: bytes = environ["wsgi.input"].read(size)
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 
 
-def inspect_body(
-    facts: Facts, actions: t.Mapping[str, Action], limits: Limits, max_size: int
-) -> list[Finding]:
-    """Run the enabled body check that the Content-Type calls for.
+class CheckedInput:
+    """A ``wsgi.input`` that keeps a copy of what the app reads, up to the
+    declared length, and calls ``on_body`` with the whole body once the app
+    has read it. Nothing is read that the app does not ask for, so a client
+    that announces a body and never sends it blocks only an app that reads
+    it, as it would without the middleware.
 
-    :param actions: the middleware's action of every check id.
-    :param max_size: the largest body to buffer.
+    :param stream: the server's ``wsgi.input``.
+    :param size: the body's Content-Length.
+    :param on_body: called once with the body, when it is complete.
     """
-    content_type = facts.content_type
-    check = declared_check(content_type)
-    if check is None or actions[check] == "off":
-        return []
-    body = buffer_body(facts.environ, facts.content_length, max_size)
-    findings: list[Finding] = []
+
+    def __init__(self, stream: t.Any, size: int, on_body: t.Callable[[bytes], object]) -> None:
+        self.stream = stream
+        self.size = size
+        self.on_body: t.Callable[[bytes], object] | None = on_body
+        self.seen = bytearray()
+
+    def _keep(self, data: bytes) -> bytes:
+        on_body = self.on_body
+        if on_body is not None and data:
+            self.seen += data[: self.size - len(self.seen)]
+            if len(self.seen) >= self.size:
+                self.on_body = None
+                on_body(bytes(self.seen))
+                self.seen = bytearray()
+        return data
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return self._keep(
+            self.stream.read() if size is None or size < 0 else self.stream.read(size)
+        )
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < 0:
+            return self._keep(self.stream.readline())
+        return self._keep(self.stream.readline(size))
+
+    def readlines(self, hint: int | None = -1, /) -> list[bytes]:
+        lines: list[bytes] = (
+            self.stream.readlines() if hint is None or hint < 0 else (self.stream.readlines(hint))
+        )
+        for line in lines:
+            self._keep(line)
+        return lines
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
+
+
+def check_body(
+    check: str, content_type: str, body: bytes | None, limits: Limits
+) -> list[tuple[str, str]]:
+    """What check ``check`` (and, for a form, the argument limits) find in
+    ``body`` (None: unread), as ``(check id, description)`` pairs."""
+    found: list[tuple[str, str]] = []
     if check == "body.multipart":
         detail = body_multipart(content_type, body)
     elif body is None:
-        return []
+        return found
     elif check == "body.json":
         detail = body_json(body)
     else:
         detail = body_urlencoded(body)
         # Django counts form fields against the same limits as the query.
-        found = arguments_problem(body.decode("latin-1"), "form body", limits)
-        if found is not None and actions[found[0]] != "off":
-            findings.append((found[0], found[1], actions[found[0]]))
+        arguments = arguments_problem(body.decode("latin-1"), "form body", limits)
+        if arguments is not None:
+            found.append(arguments)
     if detail is not None:
-        findings.append((check, detail, actions[check]))
+        found.append((check, detail))
+    return found
+
+
+def inspect_body(
+    facts: Facts,
+    actions: t.Mapping[str, Action],
+    limits: Limits,
+    max_size: int,
+    report: t.Callable[[t.Callable[[], list[Finding]]], object],
+) -> list[Finding]:
+    """Run the enabled body check that the Content-Type calls for.
+
+    A check that may reject reads the body now, before the app runs (up to
+    ``max_size`` bytes, with the server's own read timeout); one that only
+    logs watches what the app reads, and hands its findings to ``report``
+    once the app has read the whole body.
+
+    :param actions: the middleware's action of every check id.
+    :param max_size: the largest body to read or keep.
+    :param report: called, while the app reads, with a function that
+        returns the findings in the body the app has read.
+    """
+    content_type = facts.content_type
+    check = declared_check(content_type)
+    if check is None or actions[check] == "off":
+        return []
+
+    def with_actions(found: list[tuple[str, str]]) -> list[Finding]:
+        return [(id_, detail, actions[id_]) for id_, detail in found if actions[id_] != "off"]
+
+    if actions[check] == "reject":
+        body = buffer_body(facts.environ, facts.content_length, max_size)
+        return with_actions(check_body(check, content_type, body, limits))
+    findings: list[Finding] = []
+    if check == "body.multipart":
+        # The boundary is in the header: no need to wait for the body.
+        findings = with_actions(check_body(check, content_type, None, limits))
+        if findings:
+            return findings
+    size = parse_decimal(facts.content_length)
+    if size is not None and 0 < size <= max_size:
+        facts.environ["wsgi.input"] = CheckedInput(
+            facts.environ["wsgi.input"],
+            size,
+            lambda body: report(
+                lambda: with_actions(check_body(check, content_type, body, limits))
+            ),
+        )
     return findings

@@ -35,6 +35,22 @@ _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _DJANGO_HOST = re.compile(r"([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]+))?")
 _RANGE_SPEC = re.compile(r"[ \t]*(?:([0-9]+)-([0-9]*)|-([0-9]+))[ \t]*\Z")
 _MAX_RANGES = 16
+#: Digits of the largest number a request may carry where a number belongs
+#: (a length, a byte position): 2**63 - 1 has 19. Longer is a finding, not an
+#: ``int()`` call, whose cost grows with the square of the digits and which
+#: refuses 4,300 or more.
+MAX_DIGITS = 19
+
+
+def parse_decimal(text: str) -> int | None:
+    """``text`` as a non-negative decimal of at most :data:`MAX_DIGITS`
+    digits (leading zeros aside), or None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    if len(digits) > MAX_DIGITS:
+        return None
+    return int(digits or "0")
 
 
 @dataclass(frozen=True)
@@ -160,10 +176,20 @@ def host_invalid(facts: Facts, limits: Limits) -> str | None:
 
 
 def host_not_allowed(facts: Facts, limits: Limits) -> str | None:
+    """An allow-list denies what it cannot parse: a Host is allowed only if
+    it is an allowed name, with at most a port of 1-65535 after it. A Host
+    that fails the grammar (``good.example@evil.example``,
+    ``evil.example\\good.example``, ``evil_x.example``) is not allowed,
+    whatever else it holds. No Host, or an empty one, names no host: apps
+    then build URLs from ``SERVER_NAME``, which the server sets."""
     if limits.allowed_hosts is None or not facts.host:
         return None
-    domain = split_domain_port(facts.host)[0]
-    if not domain or host_is_allowed(domain, limits.allowed_hosts):
+    domain, port = split_domain_port(facts.host)
+    if not domain:
+        return f"Host {escape(facts.host, 80)!r} is not a valid host name, so not allowed"
+    if port and not (len(port) <= 5 and 1 <= int(port) <= 65535):
+        return f"Host {escape(facts.host, 80)!r} has an invalid port, so is not allowed"
+    if host_is_allowed(domain, limits.allowed_hosts):
         return None
     return f"Host {escape(domain, 80)!r} is not in allowed_hosts"
 
@@ -207,8 +233,11 @@ def range_header(facts: Facts, limits: Limits) -> str | None:
         match = _RANGE_SPEC.match(spec)
         if match is None:
             return f"Range {escape(value, 60)!r} does not parse"
+        numbers = [parse_decimal(text) for text in match.groups() if text]
+        if None in numbers:
+            return f"Range {escape(spec.strip(), 40)!r} has a number over {MAX_DIGITS} digits"
         first, last = match.group(1), match.group(2)
-        if first and last and int(last) < int(first):
+        if first and last and numbers[1] < numbers[0]:  # type: ignore[operator]
             return f"Range {escape(spec.strip(), 40)!r} ends before it starts"
     return None
 
@@ -272,9 +301,15 @@ def content_type_missing(facts: Facts, limits: Limits) -> str | None:
 def too_large(facts: Facts, limits: Limits) -> str | None:
     length = facts.content_length
     maximum = limits.max_content_length
-    if maximum is None or not (length.isascii() and length.isdigit()) or int(length) <= maximum:
+    if maximum is None or not (length.isascii() and length.isdigit()):
         return None
-    return f"Content-Length {int(length):,} exceeds max_content_length {maximum:,}"
+    size = parse_decimal(length)
+    if size is None:
+        digits = len(length.lstrip("0"))
+        return f"Content-Length of {digits:,} digits exceeds max_content_length {maximum:,}"
+    if size <= maximum:
+        return None
+    return f"Content-Length {size:,} exceeds max_content_length {maximum:,}"
 
 
 # Arguments --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ pass over the raw target, for the seven ``uri.*`` checks that look at them;
 
 Checks read the raw target where the server provides it (``RAW_URI``,
 ``REQUEST_URI``) and otherwise the query string, which servers pass on still
-encoded, and the decoded ``PATH_INFO``.
+encoded; and always the decoded ``PATH_INFO``, which is what the app sees.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ def scan_uri(environ: WSGIEnvironment) -> dict[str, str]:
         query = environ.get("QUERY_STRING")
         encoded = query if isinstance(query, str) else ""
         where = "query string"
-        path_info = environ.get("PATH_INFO")
-        if isinstance(path_info, str):
-            for char in _RAW_ODD.findall(path_info):
-                non_ascii = _classify(ord(char), "path", found) or non_ascii
+    # What the app will see, whatever the raw target said: uWSGI decodes
+    # "/a%zzb" into a PATH_INFO of "/a\x00b".
+    path_info = environ.get("PATH_INFO")
+    if isinstance(path_info, str):
+        for char in _RAW_ODD.findall(path_info):
+            non_ascii = _classify(ord(char), "path", found) or non_ascii
     for match in _URI_TOKENS.finditer(encoded):
         token = match.group()
         if token == "?":

@@ -32,7 +32,7 @@ from ._checks import (
     resolve_actions,
     scope_of,
 )
-from ._logging import DEFAULT_LIMIT, escape
+from ._logging import DEFAULT_LIMIT, LimitedLog, check_rate_limit, escape
 from ._prescan import PreScan
 from ._reporting import REPORTER_KEY, Reporter, logger
 from ._request_checks import Facts, Limits
@@ -43,6 +43,8 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from ._checks import Action
+
+_Result = t.TypeVar("_Result")
 
 # Host values remembered as clean, so a flood of random Host headers cannot
 # grow the set without bound.
@@ -129,22 +131,10 @@ class MalformedRequestLogger:
         self.enable = enable
         self.disable = disable
         self.log_client_errors = log_client_errors
-        self.rate_limit = rate_limit
         self.max_value_length = positive_int(max_value_length, "max_value_length")
         self.request_id_header = request_id_header
         self.body_buffer_size = positive_int(body_buffer_size, "body_buffer_size")
-        if rate_limit is not None and not (
-            isinstance(rate_limit, tuple)
-            and len(rate_limit) == 2
-            and isinstance(rate_limit[0], int)
-            and rate_limit[0] >= 1
-            and isinstance(rate_limit[1], (int, float))
-            and rate_limit[1] > 0
-        ):
-            raise ValueError(
-                f"rate_limit must be (burst, period_seconds) such as (20, 60.0), or None"
-                f" to log every record; got {rate_limit!r}"
-            )
+        self.rate_limit = check_rate_limit(rate_limit)
         if max_content_length is not None:
             positive_int(max_content_length, "max_content_length")
         self.limits = Limits(
@@ -187,6 +177,7 @@ class MalformedRequestLogger:
         self._reporter = Reporter(
             CHECKS_BY_ID, rate_limit, self.max_value_length, request_id_header
         )
+        self._errors = LimitedLog(logger, rate_limit)
 
     @property
     def stats(self) -> dict[str, dict[str, int]]:
@@ -218,11 +209,7 @@ class MalformedRequestLogger:
     def _inspect(self, environ: WSGIEnvironment, suspects: list[str]) -> str | None:
         """Run the checks of the suspect scopes, report the findings, and
         return the id of the first check that rejects the request, if any."""
-        try:
-            findings = self._find(environ, suspects)
-        except Exception:
-            logger.exception("a wsgi_flash check failed on this request; please report it")
-            return None
+        findings = self._find(environ, suspects)
         rejected: str | None = None
         host_findings = False
         if findings:
@@ -242,7 +229,11 @@ class MalformedRequestLogger:
         return rejected
 
     def _find(self, environ: WSGIEnvironment, suspects: list[str]) -> list[Finding]:
-        """The findings of the suspect scopes' checks, in catalogue order."""
+        """The findings of the suspect scopes' checks, in catalogue order.
+
+        A detector that fails loses its own verdict only: the others still
+        count, and still reject.
+        """
         scopes = tuple(suspects)
         detectors = self._detectors.get(scopes)
         if detectors is None:
@@ -252,24 +243,57 @@ class MalformedRequestLogger:
         findings: list[Finding] = []
         if detectors:
             facts = Facts(environ)
-            findings = [
-                (check, detail, action)
-                for check, detect, action in detectors
-                if (detail := detect(facts, limits)) is not None
-            ]
+            for check, detect, action in detectors:
+                detail = self._run(check, detect, facts, limits)
+                if detail is not None:
+                    findings.append((check, detail, action))
         if "uri" in scopes and self._scanned_actions:
-            scanned = scan_uri(environ)
+            scanned = self._run("uri.*", _scan_uri, Facts(environ), limits)
             if scanned:
                 mixed = len(findings) + len(scanned) > 1
                 for check, detail in scanned.items():
-                    action = self._scanned_actions.get(check)
-                    if action is not None:
-                        findings.append((check, detail, action))
+                    scanned_action = self._scanned_actions.get(check)
+                    if scanned_action is not None:
+                        findings.append((check, detail, scanned_action))
                 if mixed:
                     findings.sort(key=_catalogue_position)
         if "body" in scopes and self._checks_bodies:
-            findings += inspect_body(Facts(environ), self.actions, limits, self.body_buffer_size)
+            findings += self._run("body.*", self._inspect_body, Facts(environ), limits) or []
         return findings
+
+    def _run(
+        self,
+        check: str,
+        detect: t.Callable[[Facts, Limits], _Result],
+        facts: Facts,
+        limits: Limits,
+    ) -> _Result | None:
+        """``detect(facts, limits)``, or None after an ERROR record (without
+        a traceback, rate-limited) if it raised: a detector bug must not hide
+        the other checks' findings, nor let a client fill the log."""
+        try:
+            return detect(facts, limits)
+        except Exception as error:
+            self._errors.log(
+                logging.ERROR,
+                check,
+                "check %s failed on a request (%s: %s); its verdict is lost, the other"
+                " checks ran; please report this",
+                check,
+                type(error).__name__,
+                escape(error, 120),
+            )
+            return None
+
+    def _inspect_body(self, facts: Facts, limits: Limits) -> list[Finding]:
+        environ = facts.environ
+
+        def report(find: t.Callable[[], list[Finding]]) -> None:
+            findings = self._run("body.*", lambda _facts, _limits: find(), facts, limits)
+            if findings:
+                self._reporter.report(environ, findings)
+
+        return inspect_body(facts, self.actions, limits, self.body_buffer_size, report)
 
     def _watch_status(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -290,6 +314,10 @@ class MalformedRequestLogger:
             return start_response(status, headers, exc_info)
 
         return watching_start_response
+
+
+def _scan_uri(facts: Facts, limits: Limits) -> dict[str, str]:
+    return scan_uri(facts.environ)
 
 
 @functools.cache
