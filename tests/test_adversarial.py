@@ -38,6 +38,15 @@ def _rejecting(**options: t.Any) -> MalformedRequestLogger:
     )
 
 
+class Ignorer(Recorder):
+    """An endpoint that never reads the body."""
+
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        self.calls.append(environ)
+        start_response(self.status, [("Content-Type", "text/plain")])
+        return self.response
+
+
 # Finding 1: no client-supplied number converted without a bound ----------------------
 
 
@@ -139,7 +148,7 @@ def test_no_number_in_a_request_makes_a_check_fail(number: str, header: str, tem
     logger.addHandler(handler)
     try:
         middleware = MalformedRequestLogger(
-            Recorder(),
+            Ignorer(),
             enable=("body.*",),
             max_content_length=100,
             allowed_hosts=["h.example"],
@@ -197,15 +206,6 @@ class NeverArrives(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         raise AssertionError("read a body the app never asked for")
-
-
-class Ignorer(Recorder):
-    """An endpoint that never reads the body."""
-
-    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
-        self.calls.append(environ)
-        start_response(self.status, [("Content-Type", "text/plain")])
-        return self.response
 
 
 @pytest.mark.parametrize("check", ["body.json", "body.urlencoded", "body.multipart"])
