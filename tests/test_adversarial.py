@@ -400,3 +400,37 @@ def test_a_control_byte_in_the_decoded_path_is_found_whatever_the_raw_target(
     middleware = MalformedRequestLogger(Recorder(), reject=(check,))
     status, _, body = call(middleware, environ)
     assert status.startswith("400") and body == f"Bad Request ({check})\n".encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"n": ' + b"9" * 5000 + b"}", id="long-int"),
+        pytest.param(b"[" + b"1" * 4400 + b".5e" + b"9" * 4400 + b"]", id="long-float"),
+    ],
+)
+def test_a_long_json_number_is_valid_json_on_every_python(
+    body: bytes, malformed_records: Records
+) -> None:
+    environ = make_environ(
+        method="POST",
+        CONTENT_LENGTH=str(len(body)),
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    status, _, _ = call(MalformedRequestLogger(Recorder(), reject=("body.json",)), environ)
+    assert status == "200 OK" and malformed_records == []
+
+
+def test_a_json_syntax_error_is_described_in_our_own_words(malformed_records: Records) -> None:
+    body = b'{"a": 1,}'  # Python 3.13 words a trailing comma differently
+    environ = make_environ(
+        method="POST",
+        CONTENT_LENGTH=str(len(body)),
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    call(MalformedRequestLogger(Recorder(), reject=("body.json",)), environ)
+    assert malformed_records[0].detail == (  # type: ignore[attr-defined]
+        "body is not JSON: syntax error at line 1 column 9"
+    )
