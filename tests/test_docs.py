@@ -38,3 +38,17 @@ def test_readme_options_reference_matches_the_code() -> None:
     assert readme[start:end].strip() == format_reference().strip(), (
         "README's configuration reference is stale: paste in the output of `wsgi-flash options`"
     )
+
+
+def test_readme_check_catalogue_matches_the_code() -> None:
+    from wsgi_flash._checks import CHECKS
+
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("``") and "  " in line]
+    table = {}
+    for line in rows:
+        cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
+        if len(cells) >= 4 and cells[0].strip("`") in {c.id for c in CHECKS}:
+            table[cells[0].strip("`")] = (cells[1], cells[2], cells[3])
+    expected = {c.id: (c.action, c.origin, c.description) for c in CHECKS}
+    assert table == expected, "README's check table is stale: regenerate it from _checks.CHECKS"

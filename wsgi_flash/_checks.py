@@ -4,8 +4,8 @@
 Every check :class:`~wsgi_flash.malformed.MalformedRequestLogger` runs, with
 its stable id, default action and origin, and the detector that looks for it
 (:mod:`wsgi_flash._request_checks`, :mod:`wsgi_flash._uri_checks`; the body
-checks of :mod:`wsgi_flash._body_checks` have none, the middleware reads the
-body for them). Also how the middleware's options turn into an action per
+checks of :mod:`wsgi_flash._body_checks` have none, the middleware runs them
+on the body). Also how the middleware's options turn into an action per
 check.
 """
 
@@ -67,8 +67,8 @@ CHECKS: tuple[Check, ...] = (
     Check("host.empty", "log", "CRS 920290", "empty Host header", request.host_empty),
     Check("host.invalid", "log", "Django DisallowedHost", "Host fails Django's host grammar",
           request.host_invalid),
-    Check("host.not_allowed", "log", "Django ALLOWED_HOSTS", "Host not in allowed_hosts"
-          " (only with allowed_hosts)", request.host_not_allowed),
+    Check("host.not_allowed", "log", "Django ALLOWED_HOSTS", "Host not an allowed name with"
+          " an optional valid port (only with allowed_hosts)", request.host_not_allowed),
     Check("host.numeric_ip", "off", "CRS 920350", "Host is an IP address", request.host_numeric_ip),
     Check("header.control_characters", "log", "CRS 920270, 920271", "control character in a"
           " header value", request.header_control),
@@ -93,11 +93,11 @@ CHECKS: tuple[Check, ...] = (
     Check("args.too_long", "log", "CRS 920360, 920370", "argument name or value over"
           " max_argument_name_length / max_argument_length", request.args_too_long),
     Check("body.json", "off", "ModSecurity 200002", "declared JSON body that does not parse"
-          " (buffers the body)"),
+          " (reads the body first if rejecting)"),
     Check("body.urlencoded", "off", "CRS 920220 on the body", "form body with a bad"
-          " percent-escape (buffers the body)"),
+          " percent-escape (reads the body first if rejecting)"),
     Check("body.multipart", "off", "ModSecurity 200003", "multipart without a boundary, or a"
-          " body without it (buffers the body)"),
+          " body without it (reads the body first if rejecting)"),
     Check("app.report", "log", "report_malformed()", "the application reported bad input"),
     Check("response.client_error", "off", "log_client_errors=True", "the application"
           " answered 4xx (logged at INFO)"),

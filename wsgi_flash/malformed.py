@@ -90,8 +90,10 @@ class MalformedRequestLogger:
     :param max_argument_name_length: name length for ``args.too_long``.
     :param max_argument_length: value length for ``args.too_long``.
     :param max_content_length: Content-Length for ``body.too_large``.
-    :param body_buffer_size: largest body the body checks read; the app gets
-        an identical ``wsgi.input``. Larger and chunked bodies are skipped.
+    :param body_buffer_size: largest body the body checks judge. Logging
+        checks keep a copy of what the app reads; rejecting ones read the
+        body before the app and hand it an identical ``wsgi.input``. Larger
+        and chunked bodies are skipped.
 
     .. code-block:: python
 
