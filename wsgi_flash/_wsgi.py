@@ -83,4 +83,6 @@ class ClosingIterator:
                 note = f"also raised while closing: {type(later).__name__}: {later}"
                 if hasattr(first, "add_note"):
                     first.add_note(note)
+                else:  # Python < 3.11: the same attribute, set by hand
+                    first.__notes__ = [*getattr(first, "__notes__", ()), note]
             raise first
