@@ -84,5 +84,6 @@ class ClosingIterator:
                 if hasattr(first, "add_note"):
                     first.add_note(note)
                 else:  # Python < 3.11: the same attribute, set by hand
-                    first.__notes__ = [*getattr(first, "__notes__", ()), note]
+                    notes = [*getattr(first, "__notes__", ()), note]
+                    first.__notes__ = notes  # type: ignore[attr-defined,unused-ignore]
             raise first
