@@ -8,6 +8,7 @@ server": its status, no app call and no record from us.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import pathlib
@@ -28,6 +29,15 @@ from malformed_app import create_app
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 5.0
+GUNICORN_VERSION = tuple(
+    int(part) for part in importlib.metadata.version("gunicorn").split(".")[:2]
+)
+# gunicorn 23, the last release for Python 3.9, hands these to the app
+# (and answers 400, not 414, to a long request line); later ones refuse them.
+STRICTER_GUNICORN = pytest.mark.skipif(
+    GUNICORN_VERSION < (24, 0),
+    reason=f"gunicorn {importlib.metadata.version('gunicorn')} lets this through; 24+ refuses it",
+)
 
 
 class JsonLogged:
@@ -184,15 +194,36 @@ GUNICORN_REJECTS = [
         400,
         id="length-and-chunked",
     ),
-    pytest.param(request("GET / HTTP/1.1", "X-A: a\x01b"), 400, id="control-in-header"),
-    pytest.param(request("GET / HTTP/1.1", "User-Agent: \x1b[31mred"), 400, id="ansi-in-header"),
+    pytest.param(
+        request("GET / HTTP/1.1", "X-A: a\x01b"),
+        400,
+        id="control-in-header",
+        marks=STRICTER_GUNICORN,
+    ),
+    pytest.param(
+        request("GET / HTTP/1.1", "User-Agent: \x1b[31mred"),
+        400,
+        id="ansi-in-header",
+        marks=STRICTER_GUNICORN,
+    ),
     pytest.param(request("G(T / HTTP/1.1"), 400, id="bad-method-token"),
     pytest.param(request("get / HTTP/1.1"), 400, id="lowercase-method"),
-    pytest.param(request("GET / HTTP/1.1", "Host: other.test"), 400, id="two-hosts"),
-    pytest.param(request("GET /a\x00b HTTP/1.1"), 400, id="raw-nul-in-target"),
-    pytest.param(request("GET /a\xff HTTP/1.1"), 400, id="raw-byte-in-target"),
+    pytest.param(
+        request("GET / HTTP/1.1", "Host: other.test"), 400, id="two-hosts", marks=STRICTER_GUNICORN
+    ),
+    pytest.param(
+        request("GET /a\x00b HTTP/1.1"), 400, id="raw-nul-in-target", marks=STRICTER_GUNICORN
+    ),
+    pytest.param(
+        request("GET /a\xff HTTP/1.1"), 400, id="raw-byte-in-target", marks=STRICTER_GUNICORN
+    ),
     pytest.param(request("GET / HTTP/0.9"), 400, id="http-0.9"),
-    pytest.param(request("GET /" + "a" * 5000 + " HTTP/1.1"), 414, id="long-request-line"),
+    pytest.param(
+        request("GET /" + "a" * 5000 + " HTTP/1.1"),
+        414,
+        id="long-request-line",
+        marks=STRICTER_GUNICORN,
+    ),
     pytest.param(
         request("GET / HTTP/1.1", *[f"X-{i}: 1" for i in range(101)]), 431, id="101-headers"
     ),
