@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -7,21 +8,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wsgi_flash._forwarded import (
+    BEYOND,
     MAX_ELEMENTS,
     MAX_LENGTH,
     MEMO_KEY_LENGTH,
     MEMO_SIZE,
-    _parse_unquoted,
-    _scan,
+    _node_memo,
     address_memo,
     client_address,
-    forwarded_memo,
+    forwarded_from_right,
     host_memo,
     is_host,
+    last_items,
     node_address,
     parse_forwarded,
-    remembered_forwarded,
+    pick,
 )
+from wsgi_flash._net import is_ip, is_valid_host, is_valid_port
 
 
 @pytest.mark.parametrize(
@@ -119,16 +122,120 @@ def test_parse_forwarded(value: str, expected: list[dict[str, str]]) -> None:
         pytest.param('for="a\r\nb"', "malformed", id="control-in-quotes"),
         pytest.param("for=a\x00b", "malformed", id="nul"),
         pytest.param("for=é", "malformed", id="non-ascii-token"),
-        pytest.param(", ".join(["for=192.0.2.1"] * 10_000), "longer", id="10000-elements"),
+        pytest.param(", ".join(["for=192.0.2.1"] * 10_000), "more than 64", id="10000-elements"),
         pytest.param(", ".join(["for=1.2.3.4"] * 65), "more than 64", id="65-elements"),
         pytest.param(", ".join(['for="1.2.3.4"'] * 65), "more than 64", id="65-quoted-elements"),
-        pytest.param("for=" + "a" * MAX_LENGTH, "longer", id="over-8-kib"),
+        pytest.param("for=" + "a" * MAX_LENGTH, "not within the last 8192", id="over-8-kib"),
     ],
 )
 def test_malformed_forwarded_is_refused_whole(value: str, reason: str) -> None:
+    # parse_forwarded is the strict reading of a whole value; ProxyFix reads
+    # only the elements it uses (below).
     result = parse_forwarded(value)
     assert isinstance(result, str)
     assert reason in result
+
+
+@pytest.mark.parametrize(
+    "left",
+    [
+        pytest.param('for="192.0.2.1', id="unbalanced-quote"),
+        pytest.param("for=192.0.2.1;for=192.0.2.2", id="duplicate-for"),
+        pytest.param("for=[2001:db8::1]", id="ipv6-unquoted"),
+        pytest.param("for = 192.0.2.1", id="space-around-equals"),
+        pytest.param("for=a\x00b", id="nul"),
+        pytest.param('for="a\\"', id="escaped-closing-quote"),
+        pytest.param(", ".join(["for=1.2.3.4"] * 10_000), id="10000-elements"),
+        pytest.param("for=" + "a" * 100_000, id="100-kb"),
+        pytest.param('\x00\x01\x02"', id="controls"),
+    ],
+)
+def test_what_lies_left_never_changes_the_elements_read(left: str) -> None:
+    # A proxy appended ", <its element>" to what the client sent.
+    value = left + ', for="[2001:db8::7]:443";proto=https, for=10.0.0.2'
+    read = list(itertools.islice(forwarded_from_right(value), 2))
+    assert read == [{"for": "10.0.0.2"}, {"for": "[2001:db8::7]:443", "proto": "https"}]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param('for="192.0.2.1, for=10.0.0.2', "malformed", id="quote-opened-right"),
+        pytest.param("for=10.0.0.2;for=10.0.0.3", "repeated", id="duplicate"),
+        pytest.param("for=" + "1" * MAX_LENGTH, "not within the last 8192", id="too-long"),
+        pytest.param("," * (MAX_LENGTH + 1), "not within the last 8192", id="only-commas"),
+    ],
+)
+def test_unreadable_element_is_a_reason_and_ends_the_reading(value: str, reason: str) -> None:
+    *elements, last = forwarded_from_right(value)
+    assert isinstance(last, str) and reason in last
+    assert all(isinstance(element, dict) for element in elements)
+
+
+_CLIENT_TEXT = st.text(st.characters(max_codepoint=0xFF), max_size=60)
+
+
+@settings(max_examples=300)
+@given(
+    _CLIENT_TEXT,
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["for", "by", "proto", "host"]),
+            st.text("abcxyz0123456789.-_", min_size=1, max_size=8),
+            min_size=1,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_client_text_never_changes_the_appended_elements(
+    client: str, appended: list[dict[str, str]]
+) -> None:
+    value = client + "".join(
+        ", " + ";".join(f'{name}="{text}"' for name, text in element.items())
+        for element in appended
+    )
+    read = list(itertools.islice(forwarded_from_right(value), len(appended)))
+    assert read == appended[::-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "count", "expected"),
+    [
+        pytest.param("192.0.2.1", 1, ["192.0.2.1"], id="one"),
+        pytest.param(" 192.0.2.1\t", 1, ["192.0.2.1"], id="blanks"),
+        pytest.param("a, b,c", 2, ["c", "b"], id="two-of-three"),
+        pytest.param("a, b,c", 5, ["c", "b", "a"], id="fewer"),
+        pytest.param("a, , ,\t,b,", 2, ["b", "a"], id="empty-items-skipped"),
+        pytest.param(" , ", 1, [], id="only-blanks"),
+        pytest.param("", 1, [], id="empty"),
+        pytest.param('"a, b"', 2, ['b"', '"a'], id="quotes-not-special"),
+        pytest.param("x" * 100_000 + ", 192.0.2.1", 1, ["192.0.2.1"], id="long-left-part"),
+        pytest.param("x" * 100_000 + ", 192.0.2.1", 2, ["192.0.2.1", BEYOND], id="needed-beyond"),
+        pytest.param("," * 100_000 + "192.0.2.1", 2, ["192.0.2.1", BEYOND], id="commas-beyond"),
+        pytest.param("1" * (MAX_LENGTH + 1), 1, [BEYOND], id="one-item-too-long"),
+        pytest.param("1" * MAX_LENGTH, 1, ["1" * MAX_LENGTH], id="one-item-at-the-limit"),
+    ],
+)
+def test_last_items(value: str, count: int, expected: list[str]) -> None:
+    assert last_items(value, count) == expected
+
+
+@settings(max_examples=300)
+@given(st.text(" \t,ab1.", max_size=40), st.integers(1, 5))
+def test_last_items_is_werkzeugs_split_from_the_right(value: str, count: int) -> None:
+    items = [item.strip(" \t") for item in value.split(",") if item.strip(" \t")]
+    assert last_items(value, count) == items[::-1][:count]
+    assert pick(value, count) == (items[-count] if len(items) >= count else None)
+
+
+def test_beyond_passes_no_validation() -> None:
+    # ProxyFix hands BEYOND to the same validation as any value, which must
+    # refuse it so that it is logged and never applied.
+    assert not is_ip(BEYOND) and client_address(BEYOND) == ""
+    assert not is_valid_host(BEYOND) and not is_valid_port(BEYOND)
+    assert not BEYOND.startswith("/") and BEYOND.lower() not in ("http", "https")
 
 
 def test_64_elements_are_accepted() -> None:
@@ -153,15 +260,22 @@ def test_obs_text_is_allowed_in_quotes() -> None:
         pytest.param(" " * (MAX_LENGTH - 1) + "x", id="spaces-then-garbage"),
         pytest.param('for="' + "\\a" * (MAX_LENGTH // 2 - 4), id="escapes-unclosed"),
         pytest.param("a=b;" * (MAX_LENGTH // 4 - 1) + "x", id="many-pairs-then-garbage"),
+        # Read from the right, the same shapes reversed.
+        pytest.param("\\" * (MAX_LENGTH - 6) + '"', id="backslashes-before-quote"),
+        pytest.param("a\\" * (MAX_LENGTH // 2 - 1) + '"', id="pairs-unopened"),
+        pytest.param('x="' + '\\"' * (MAX_LENGTH // 2 - 3) + '"', id="escaped-quotes"),
+        pytest.param("x;b=a" * (MAX_LENGTH // 5), id="garbage-then-many-pairs"),
+        pytest.param(" " + "\t" * (MAX_LENGTH - 1), id="tabs"),
+        pytest.param("x" * 1_000_000, id="one-megabyte"),
     ],
 )
 def test_hostile_input_is_answered_in_linear_time(value: str) -> None:
     # A backtracking blow-up on 8 KiB would take seconds to hours; a linear
     # pass takes well under a millisecond. The bound is loose for a busy box.
-    assert len(value) <= MAX_LENGTH
     start = time.perf_counter()
     for _ in range(10):
         parse_forwarded(value)
+        last_items(value, MAX_ELEMENTS)
     assert time.perf_counter() - start < 1.0
 
 
@@ -230,40 +344,24 @@ def test_any_text_gives_elements_or_a_reason(value: str) -> None:
     assert isinstance(result, (list, str))
 
 
-@settings(max_examples=300)
-@given(st.text("for=1.2;, \t_xX", max_size=40))
-def test_unquoted_fast_path_agrees_with_scanner(value: str) -> None:
-    # Values without quotes take a str.split path; it must decide exactly as
-    # the general scanner does.
-    fast, scanned = _parse_unquoted(value), _scan(value)
-    if isinstance(scanned, str):
-        assert isinstance(fast, str)
-    else:
-        assert fast == scanned
-
-
 def test_memos_stay_bounded() -> None:
     for n in range(3 * MEMO_SIZE):
-        remembered_forwarded(f"for=10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
+        node_address(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
         client_address(f"10.{n >> 8 & 255}.{n & 255}.1:{n % 60000 + 1}")
         is_host(f"host{n}.example")
-    for memo in (forwarded_memo, address_memo, host_memo):
+    for memo in (_node_memo, address_memo, host_memo):
         assert 0 < len(memo) <= MEMO_SIZE
 
 
 def test_long_values_are_not_remembered() -> None:
-    value = "for=192.0.2.1;host=" + "a" * MEMO_KEY_LENGTH
-    assert remembered_forwarded(value) == [{"for": "192.0.2.1", "host": "a" * MEMO_KEY_LENGTH}]
-    assert value not in forwarded_memo
+    assert node_address("_" + "a" * MEMO_KEY_LENGTH) == (None, True)
+    assert "_" + "a" * MEMO_KEY_LENGTH not in _node_memo
     assert not is_host("b" * 300)
     assert "b" * 300 not in host_memo
 
 
-def test_remembered_answers_are_the_parsed_answers() -> None:
-    value = "for=192.0.2.77;proto=https"
-    first = remembered_forwarded(value)
-    assert first == parse_forwarded(value)
-    assert remembered_forwarded(value) is first
+def test_remembered_answers_are_the_computed_answers() -> None:
+    assert node_address("192.0.2.77:443") == node_address("192.0.2.77:443") == ("192.0.2.77", True)
     assert client_address("192.0.2.77:443") == "192.0.2.77"
     assert client_address("192.0.2.77:443") == "192.0.2.77"
     assert client_address("nope") == ""

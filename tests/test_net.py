@@ -11,6 +11,7 @@ from wsgi_flash._net import (
     is_ip,
     is_valid_host,
     is_valid_port,
+    mapped_spelling,
     parse_ip,
     split_host_port,
     strip_port,
@@ -22,7 +23,7 @@ from wsgi_flash._net import (
     [
         pytest.param("192.0.2.1", "192.0.2.1", id="ipv4"),
         pytest.param("2001:db8::1", "2001:db8::1", id="ipv6"),
-        pytest.param("::ffff:192.0.2.1", "::ffff:c000:201", id="ipv4-mapped"),
+        pytest.param("::ffff:192.0.2.1", "::ffff:192.0.2.1", id="ipv4-mapped"),
         pytest.param("fe80::1%eth0", None, id="zone-id"),
         pytest.param("01.2.3.4", None, id="leading-zero"),
         pytest.param("1.2.3", None, id="three-octets"),
@@ -33,9 +34,41 @@ from wsgi_flash._net import (
     ],
 )
 def test_parse_ip(value: str, expected: str | None) -> None:
+    # Compared as addresses: str() of an IPv4-mapped one depends on the
+    # Python version (3.13 writes ::ffff:192.0.2.1, older ::ffff:c000:201).
     ip = parse_ip(value)
-    assert (None if ip is None else str(ip)) == expected
+    assert ip == (None if expected is None else ipaddress.ip_address(expected))
     assert is_ip(value) is (expected is not None)
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        pytest.param("::ffff:192.0.2.1", "::ffff:192.0.2.1", id="dotted"),
+        pytest.param("::ffff:c000:201", "::ffff:192.0.2.1", id="hex-before-3.13"),
+        pytest.param("::FFFF:C000:0201", "::ffff:192.0.2.1", id="upper-case-zero-padded"),
+        pytest.param("0:0:0:0:0:ffff:c000:201", "::ffff:192.0.2.1", id="expanded"),
+        pytest.param("0::FfFf:192.0.2.1", "::ffff:192.0.2.1", id="mixed-case"),
+        pytest.param("::ffff:0:0", "::ffff:0.0.0.0", id="lowest"),
+        pytest.param("2001:DB8::1", "2001:DB8::1", id="other-v6-as-written"),
+        pytest.param("::ffff:1:c000:201", "::ffff:1:c000:201", id="ffff-not-the-sixth-group"),
+        pytest.param("64:ff9b::c000:201", "64:ff9b::c000:201", id="nat64-is-not-mapped"),
+        pytest.param("::c000:201", "::c000:201", id="ipv4-compatible-is-not-mapped"),
+        pytest.param("192.0.2.1", "192.0.2.1", id="ipv4"),
+    ],
+)
+def test_mapped_spelling(address: str, expected: str) -> None:
+    assert mapped_spelling(address) == expected
+
+
+@settings(max_examples=300)
+@given(st.ip_addresses(v=6, network="::ffff:0:0/96"))
+def test_every_mapped_address_has_the_rfc_5952_spelling(ip: ipaddress.IPv6Address) -> None:
+    expected = f"::ffff:{ip.ipv4_mapped}"
+    low = int(ip) & 0xFFFFFFFF
+    hexadecimal = f"::ffff:{low >> 16:x}:{low & 0xFFFF:x}"  # str() before Python 3.13
+    for text in (str(ip), ip.exploded, ip.exploded.upper(), hexadecimal):
+        assert mapped_spelling(text) == expected
 
 
 @settings(max_examples=300)
@@ -159,6 +192,16 @@ def test_network_set_memory_is_bounded() -> None:
     for n in range(100):
         assert f"10.0.0.{n}" in networks
     assert len(networks) <= 8
+
+
+def test_network_set_does_not_remember_text_longer_than_an_address() -> None:
+    networks = NetworkSet([ipaddress.ip_network("0.0.0.0/0")], cache_size=8)
+    longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+    assert networks[longest] is False  # IPv6, not in 0.0.0.0/0
+    assert longest in networks.keys()
+    for n in range(100):
+        assert f"{n}" * 1000 not in networks
+    assert max(map(len, networks)) <= 45
 
 
 def test_network_set_lookup_by_subscript() -> None:

@@ -243,7 +243,15 @@ def test_werkzeug_cases(kwargs: dict[str, int], base: dict[str, str], url_root: 
 
 _OCTETS = st.integers(0, 255).map(str)
 _IPV4 = st.tuples(_OCTETS, _OCTETS, _OCTETS, _OCTETS).map(".".join)
-_IPV6 = st.ip_addresses(v=6).map(str)
+
+
+def _rfc_5952(ip: ipaddress.IPv6Address) -> str:
+    """How a proxy writes an address (inet_ntop): IPv4-mapped ones dotted,
+    as Python 3.13 does and older Pythons do not."""
+    return str(ip) if ip.ipv4_mapped is None else f"::ffff:{ip.ipv4_mapped}"
+
+
+_IPV6 = st.ip_addresses(v=6).map(_rfc_5952)
 _PORT = st.integers(1, 65535).map(str)
 _LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+;=", min_size=1, max_size=10)
 _NAME = st.lists(_LABEL, min_size=1, max_size=3).map(".".join)
@@ -358,6 +366,14 @@ def test_same_environ_as_werkzeug(
             "10.0.0.1",
             "192.0.2.7",
             id="quoted-entry-refused",
+        ),
+        pytest.param(
+            {"x_for": 1},
+            {"HTTP_X_FORWARDED_FOR": "::FFFF:C000:207"},
+            "REMOTE_ADDR",
+            "::ffff:192.0.2.7",
+            "::FFFF:C000:207",
+            id="ipv4-mapped-one-spelling",
         ),
     ],
 )
@@ -746,8 +762,27 @@ def test_ipv6_in_forwarded(node: str, expected: str) -> None:
     assert seen["REMOTE_ADDR"] == expected
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param("::ffff:192.0.2.1", id="rfc-5952"),
+        pytest.param("::ffff:c000:201", id="hex"),
+        pytest.param("[::FFFF:C000:201]:443", id="upper-brackets-port"),
+        pytest.param("0:0:0:0:0:ffff:c000:0201", id="expanded"),
+    ],
+)
+def test_ipv4_mapped_client_has_one_spelling(spelling: str) -> None:
+    # Whatever the proxy wrote and whatever str() of ipaddress writes on this
+    # Python (3.13 changed it), the app sees RFC 5952's form.
+    seen = run(fix(), make_environ(HTTP_X_FORWARDED_FOR=spelling))
+    assert seen["REMOTE_ADDR"] == "::ffff:192.0.2.1"
+    node = spelling if spelling.startswith("[") else f"[{spelling}]"
+    seen = run(fix(forwarded=1), make_environ(HTTP_FORWARDED=f'for="{node}"'))
+    assert seen["REMOTE_ADDR"] == "::ffff:192.0.2.1"
+
+
 def test_ipv4_mapped_ipv6() -> None:
-    # As an entry it is a valid address and kept as written.
+    # As an entry it is a valid address, in RFC 5952's spelling.
     seen = run(fix(), make_environ(HTTP_X_FORWARDED_FOR="::ffff:192.0.2.1"))
     assert seen["REMOTE_ADDR"] == "::ffff:192.0.2.1"
     # As the peer of a dual-stack listener, it is trusted as the IPv4 proxy.
@@ -763,8 +798,6 @@ def test_ipv4_mapped_ipv6() -> None:
     [
         pytest.param('for="192.0.2.1', id="unbalanced-quote"),
         pytest.param('for=192.0.2.1;proto="https', id="unbalanced-later"),
-        pytest.param(", ".join(["for=192.0.2.1"] * 10_000), id="10000-elements"),
-        pytest.param(",".join(["for=1.1.1.1"] * 65), id="65-elements"),
         pytest.param("for=192.0.2.1;for=198.51.100.1", id="duplicate-for"),
         pytest.param("for=192.0.2.1;proto=http;proto=https", id="duplicate-proto"),
         pytest.param("for=192.0.2.1;Host=a.com;HOST=b.com", id="duplicate-host-case"),
@@ -1219,8 +1252,26 @@ def test_orig_is_recorded_without_proxy_headers_and_for_missing_keys() -> None:
         pytest.param(
             {"x_for": 1},
             {"HTTP_X_FORWARDED_FOR": "6.6.6.6, ,192.0.2.1 , 10.0.0.5"},
-            [{"for": "6.6.6.6"}, {"for": "192.0.2.1"}, {"for": "10.0.0.5"}],
+            [{"for": "10.0.0.5"}],
             id="x-forwarded-for",
+        ),
+        pytest.param(
+            {"x_for": 3},
+            {"HTTP_X_FORWARDED_FOR": "6.6.6.6, ,192.0.2.1 , 10.0.0.5"},
+            [{"for": "6.6.6.6"}, {"for": "192.0.2.1"}, {"for": "10.0.0.5"}],
+            id="x-forwarded-for-three-hops",
+        ),
+        pytest.param(
+            {"x_for": 5},
+            {"HTTP_X_FORWARDED_FOR": "192.0.2.1 , 10.0.0.5"},
+            [{"for": "192.0.2.1"}, {"for": "10.0.0.5"}],
+            id="x-forwarded-for-fewer-than-hops",
+        ),
+        pytest.param(
+            {"x_for": 5, "trusted_proxies": ["10.0.0.0/8"]},
+            {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 192.0.2.1, 10.0.0.7, 10.0.0.5"},
+            [{"for": "192.0.2.1"}, {"for": "10.0.0.7"}, {"for": "10.0.0.5"}],
+            id="x-forwarded-for-walk-stops-at-the-client",
         ),
         pytest.param(
             {"x_for": 0, "x_host": 1},
@@ -1231,8 +1282,20 @@ def test_orig_is_recorded_without_proxy_headers_and_for_missing_keys() -> None:
         pytest.param(
             {"forwarded": 1},
             {"HTTP_FORWARDED": 'for=6.6.6.6, for="[2001:db8::1]";proto=https;by=_lb'},
-            [{"for": "6.6.6.6"}, {"for": "[2001:db8::1]", "proto": "https", "by": "_lb"}],
+            [{"for": "[2001:db8::1]", "proto": "https", "by": "_lb"}],
             id="forwarded",
+        ),
+        pytest.param(
+            {"forwarded": 2},
+            {"HTTP_FORWARDED": 'for=6.6.6.6, for="[2001:db8::1]";proto=https;by=_lb'},
+            [{"for": "6.6.6.6"}, {"for": "[2001:db8::1]", "proto": "https", "by": "_lb"}],
+            id="forwarded-two-hops",
+        ),
+        pytest.param(
+            {"forwarded": 4, "trusted_proxies": ["10.0.0.0/8"]},
+            {"HTTP_FORWARDED": "for=6.6.6.6;for=7.7.7.7, for=192.0.2.1, for=10.0.0.5"},
+            [{"for": "192.0.2.1"}, {"for": "10.0.0.5"}],
+            id="forwarded-walk-stops-at-the-client",
         ),
         pytest.param(
             {"trusted_proxies": ["192.168.0.0/16"]},

@@ -5,10 +5,15 @@ Reading what proxies write, for :class:`~wsgi_flash.ProxyFix`: the one
 parser of the RFC 7239 ``Forwarded`` header, and Werkzeug's reading of the
 ``X-Forwarded-*`` lists, each with the validation the middleware applies.
 
-The ``Forwarded`` parser reads the value a WSGI server hands over (repeated
-header lines already joined with ``,``) in one left-to-right pass, so its
-time is linear in the length of the value, and it refuses anything over
-:data:`MAX_LENGTH` characters or :data:`MAX_ELEMENTS` elements first.
+Proxies append to these headers, so the values ProxyFix uses are at the
+right end, and everything to their left is what the client sent. Both
+readers therefore work **from the right**, stop as soon as they have what
+was asked for, and never look further left than the last
+:data:`MAX_LENGTH` characters: what lies to the left of the hops used (a
+syntax error, a repeated parameter, ten thousand elements, a megabyte)
+cannot change the answer or the cost. The ``Forwarded`` reader matches
+the grammar on the reversed text, one pair at a time, so its time is
+linear in the characters it reads.
 
 Verdicts on values are remembered in small dicts (``*_memo``), because the
 same proxies, hosts and clients repeat and a dict lookup is far cheaper than
@@ -18,8 +23,10 @@ are not remembered, so client-chosen values cannot grow it.
 
 .. code-block:: python
 
-    >>> parse_forwarded('for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"')
-    [{'for': '192.0.2.60', 'proto': 'http'}, {'for': '[2001:db8::17]:4711'}]
+    >>> list(forwarded_from_right('for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"'))
+    [{'for': '[2001:db8::17]:4711'}, {'for': '192.0.2.60', 'proto': 'http'}]
+    >>> last_items("6.6.6.6, 192.0.2.1, 10.0.0.2", 2)
+    ['10.0.0.2', '192.0.2.1']
 """
 
 from __future__ import annotations
@@ -27,28 +34,35 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ._net import is_ip, parse_ip, split_host_port, strip_port
+from ._net import is_ip, mapped_spelling, parse_ip, split_host_port, strip_port
 
-#: Longest ``Forwarded`` value that is parsed at all, in characters.
+#: How many characters at the right end of a header are read at most.
 MAX_LENGTH = 8192
-#: Most elements (hops) a ``Forwarded`` value may list.
+#: Most hops (elements, list items) a hop count may ask for.
 MAX_ELEMENTS = 64
+#: What :func:`last_items` gives for an item that does not lie within the
+#: last :data:`MAX_LENGTH` characters. No validation accepts it (it has
+#: spaces and no leading ``/``), so the caller logs it like any bad value.
+BEYOND = f"<not within the last {MAX_LENGTH} characters>"
 
 _TCHAR = "!#$%&'*+.^_`|~0-9A-Za-z-"
-# One optional pair and the separator after it. The alternatives inside the
-# quoted string are disjoint, so a failed match backtracks at most linearly.
-# qdtext: HTAB, SP, 0x21, 0x23-0x5B, 0x5D-0x7E, obs-text; quoted-pair: "\" and
-# HTAB, SP, VCHAR or obs-text.
-_PAIR = re.compile(
-    rf"[ \t]*(?:([{_TCHAR}]+)=(?:([{_TCHAR}]+)"
-    r'|"((?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*)"'
-    r")[ \t]*)?([;,]|\Z)"
+# One optional pair and the separator before it, matched on the REVERSED
+# value: the value (a token, or a quoted string whose quoted-pairs "\x" read
+# "x\"), "=", the name, then ";", "," or the start of the value. qdtext is
+# HTAB, SP, 0x21, 0x23-0x5B, 0x5D-0x7E and obs-text; a quoted-pair escapes
+# HTAB, SP, VCHAR or obs-text. Reversed, the grammar stays unambiguous: a
+# '"' followed by "\" is an escaped quote (an opening quote is followed by
+# "="), and a run of backslashes pairs up one way only, so a failed match
+# backtracks at most linearly.
+_REVERSED_PAIR = re.compile(
+    rf"[ \t]*(?:(?:([{_TCHAR}]+)"
+    r'|"((?:[\t !#-\[\]-~\x80-\xff]|[\t -~\x80-\xff]\\)*)"'
+    rf")=([{_TCHAR}]+)[ \t]*)?([;,]|\Z)"
 )
-# Without quotes a value is only tokens and separators; such values (most of
-# them: quotes are needed only for IPv6 and ports) are split with str
-# methods, several times faster than the scanner, after this one check.
-_UNQUOTED = re.compile(rf"[{_TCHAR}=;,\ \t]*\Z")
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+# One item of a reversed list: the separators and blanks before it, then
+# the item up to the next comma.
+_REVERSED_ITEM = re.compile(r"[ \t,]*([^,]*)")
 _OBFUSCATED = r"_[A-Za-z0-9._-]+"
 _NODE = re.compile(
     rf"(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)|(unknown)|({_OBFUSCATED}))"
@@ -63,9 +77,6 @@ MEMO_KEY_LENGTH = 256
 address_memo: dict[str, str] = {}
 #: Host value to whether it is an RFC 3986 ``host[:port]``.
 host_memo: dict[str, bool] = {}
-#: ``Forwarded`` value to :func:`parse_forwarded`'s answer; shared, so
-#: callers copy the elements they hand out.
-forwarded_memo: dict[str, list[dict[str, str]] | str] = {}
 _node_memo: dict[str, tuple[str | None, bool]] = {}
 
 
@@ -80,33 +91,58 @@ def remember(memo: dict[str, t.Any], key: str, value: t.Any) -> None:
     memo[key] = value
 
 
-def split_list(value: str) -> list[str]:
-    """Werkzeug's reading of a list header: the non-empty items, stripped of
-    spaces and tabs. Quotes are not special (no proxy quotes these values;
-    an item with quotes fails validation), so a client cannot hide the
-    proxies' items inside an unclosed quote."""
-    items = []
-    for item in value.split(","):
-        if item := item.strip(" \t"):
-            items.append(item)
+def last_items(value: str, count: int) -> list[str]:
+    """Werkzeug's reading of a list header, from the right: up to ``count``
+    non-empty items, stripped of spaces and tabs, the rightmost first.
+
+    Only the last :data:`MAX_LENGTH` characters are read; an item needed
+    that does not lie wholly within them is :data:`BEYOND`, and ends the
+    list. Quotes are not special (no proxy quotes these values; an item with
+    quotes fails validation), so a client cannot hide the proxies' items
+    inside an unclosed quote.
+    """
+    if len(value) <= MAX_LENGTH and "," not in value:
+        item = value.strip(" \t")
+        return [item] if item else []
+    # Reversed, the rightmost item comes first; a slice of at most
+    # MAX_LENGTH characters, however long the value.
+    window = value[: -MAX_LENGTH - 1 : -1]
+    whole = len(value) <= MAX_LENGTH
+    items: list[str] = []
+    position = 0
+    match = _REVERSED_ITEM.match
+    while len(items) < count:
+        found = match(window, position)
+        assert found is not None  # the pattern matches any text, even ""
+        position = found.end()
+        if position == len(window) and not whole:
+            # The item (or the blanks before one) runs past what is read.
+            items.append(BEYOND)
+            break
+        item = found.group(1)
+        if not item:
+            break  # the start of the value
+        items.append(item[::-1].strip(" \t"))
     return items
 
 
 def pick(value: str, count: int) -> str | None:
-    """Werkzeug's choice: the ``count``-th item of :func:`split_list` from
-    the right, or None if there are fewer."""
-    if "," not in value:
-        return (value.strip(" \t") or None) if count == 1 else None
-    items = split_list(value)
-    return items[-count] if len(items) >= count else None
+    """Werkzeug's choice: the ``count``-th item of the list from the right,
+    None if there are fewer, :data:`BEYOND` if it is not within the last
+    :data:`MAX_LENGTH` characters."""
+    items = last_items(value, count)
+    return items[-1] if len(items) == count else None
 
 
 def client_address(entry: str) -> str:
     """The address in an ``X-Forwarded-For`` entry (``ip``, ``ipv4:port``,
-    ``[ipv6]``, ``[ipv6]:port``) without port or brackets, or ``""``."""
+    ``[ipv6]``, ``[ipv6]:port``) without port or brackets, IPv4-mapped
+    addresses spelled ``::ffff:a.b.c.d``, or ``""``."""
     address = address_memo.get(entry)
     if address is None:
         address = strip_port(entry) or ""
+        if ":" in address:
+            address = mapped_spelling(address)
         remember(address_memo, entry, address)
     return address
 
@@ -121,94 +157,85 @@ def is_host(value: str) -> bool:
     return verdict
 
 
-def parse_forwarded(value: str) -> list[dict[str, str]] | str:
-    """Parse a ``Forwarded`` value into its elements, leftmost (furthest
-    from this server) first.
+def forwarded_from_right(value: str) -> t.Iterator[dict[str, str] | str]:
+    """Read a ``Forwarded`` value from the right: yield its elements
+    nearest to this server first, each as a dict of lower-cased parameter
+    names to unquoted values, for as long as the caller asks.
 
-    Each element is a dict of lower-cased parameter names to unquoted
-    values. Empty elements (``for=a, , for=b``) are skipped, as the list
-    syntax allows. On any syntax error, on a parameter repeated within one
-    element, or beyond the size limits, the whole value is refused and the
-    reason is returned as a string instead, because a proxy never writes such
-    a header and guessing which part to trust is how smuggling starts.
+    Empty elements (``for=a, , for=b``) are skipped, as the list syntax
+    allows. An element that breaks the grammar, repeats a parameter, or does
+    not lie wholly within the last :data:`MAX_LENGTH` characters is not
+    guessed at: instead of it, the reason is yielded as a string, and
+    nothing further left is read. So whatever a client writes to the left
+    of the elements a caller uses never changes them.
     """
-    if len(value) > MAX_LENGTH:
-        return f"longer than {MAX_LENGTH} characters"
-    if _UNQUOTED.match(value) is not None:
-        return _parse_unquoted(value)
-    return _scan(value)
-
-
-def _scan(value: str) -> list[dict[str, str]] | str:
-    elements: list[dict[str, str]] = []
+    # Reversed, the rightmost element comes first; a slice of at most
+    # MAX_LENGTH characters, however long the value.
+    window = value[: -MAX_LENGTH - 1 : -1]
+    whole = len(value) <= MAX_LENGTH
     element: dict[str, str] = {}
-    match = _PAIR.match
+    match = _REVERSED_PAIR.match
     position = 0
     while True:
-        found = match(value, position)
+        found = match(window, position)
         if found is None:
-            return f"malformed at character {position + 1}"
-        name, token, quoted, separator = found.groups()
+            if not whole and window.find(",", position) == -1:
+                yield f"an element not within the last {MAX_LENGTH} characters"
+            else:
+                yield f"malformed {position + 1} characters from the end"
+            return
+        token, quoted, name, separator = found.groups()
         if name is not None:
-            name = name.lower()
+            name = name[::-1].lower()
             if name in element:
-                return f"parameter {name[:32]!r} repeated in one element"
-            if token is None:
-                token = _QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
-            element[name] = token
+                yield f"parameter {name[:32]!r} repeated in one element"
+                return
+            if token is not None:
+                text = token[::-1]
+            else:
+                text = quoted[::-1]
+                if "\\" in text:
+                    text = _QUOTED_PAIR.sub(r"\1", text)
+            element[name] = text
         if separator != ";":
+            if not separator and not whole:
+                yield f"an element not within the last {MAX_LENGTH} characters"
+                return
             if element:
-                if len(elements) == MAX_ELEMENTS:
-                    return f"more than {MAX_ELEMENTS} elements"
-                elements.append(element)
+                # In the order written, as the chain shows it.
+                yield dict(reversed(element.items()))
                 element = {}
             if not separator:
-                return elements
+                return
         position = found.end()
 
 
-def _parse_unquoted(value: str) -> list[dict[str, str]] | str:
-    parts = value.split(",")
-    if len(parts) > MAX_ELEMENTS and sum(1 for part in parts if part.strip(" \t;")) > MAX_ELEMENTS:
-        return f"more than {MAX_ELEMENTS} elements"
+def parse_forwarded(value: str) -> list[dict[str, str]] | str:
+    """A whole ``Forwarded`` value's elements, leftmost (furthest from this
+    server) first, or the reason it cannot be read: anything
+    :func:`forwarded_from_right` refuses, or more than :data:`MAX_ELEMENTS`
+    elements. ProxyFix reads only the elements it uses; this is the strict
+    reading of everything.
+    """
     elements: list[dict[str, str]] = []
-    for part in parts:
-        element: dict[str, str] = {}
-        for pair in part.split(";"):
-            pair = pair.strip(" \t")
-            if not pair:
-                continue
-            name, _, token = pair.partition("=")
-            # The character check left only "=", space and tab to rule out.
-            if not name or not token or "=" in token or " " in pair or "\t" in pair:
-                return "malformed parameter"
-            name = name.lower()
-            if name in element:
-                return f"parameter {name[:32]!r} repeated in one element"
-            element[name] = token
-        if element:
-            elements.append(element)
-    return elements
-
-
-def remembered_forwarded(value: str) -> list[dict[str, str]] | str:
-    """:func:`parse_forwarded`, remembered: a client's requests repeat one
-    value, and parsing costs more than the rest of a request's proxy fixing.
-    The answer is shared between calls, so never change it."""
-    elements = forwarded_memo.get(value)
-    if elements is None:
-        elements = parse_forwarded(value)
-        remember(forwarded_memo, value, elements)
+    for element in forwarded_from_right(value):
+        if isinstance(element, str):
+            return element
+        if len(elements) == MAX_ELEMENTS:
+            return f"more than {MAX_ELEMENTS} elements"
+        elements.append(element)
+    elements.reverse()
     return elements
 
 
 def node_address(node: str) -> tuple[str | None, bool]:
     """Read the ``for`` or ``by`` value of an element.
 
-    Returns ``(address, valid)``: the IP address without brackets or port,
-    or None for ``unknown`` and obfuscated ``_identifiers``, which name a
-    hop without giving its address; ``valid`` is False for anything the RFC
-    does not allow, such as a host name or an IPv6 address without brackets.
+    Returns ``(address, valid)``: the IP address without brackets or port
+    (IPv4-mapped addresses spelled ``::ffff:a.b.c.d``), or None for
+    ``unknown`` and obfuscated ``_identifiers``, which name a hop without
+    giving its address; ``valid`` is False for anything the RFC does not
+    allow, such as a host name or an IPv6 address without brackets.
     """
     verdict = _node_memo.get(node)
     if verdict is None:
@@ -224,7 +251,9 @@ def _node_address(node: str) -> tuple[str | None, bool]:
     bracketed, ipv4 = found.group(1, 2)
     if bracketed is not None:
         ip = parse_ip(bracketed)
-        return (bracketed, True) if ip is not None and ip.version == 6 else (None, False)
+        if ip is None or ip.version != 6:
+            return None, False
+        return mapped_spelling(bracketed), True
     if ipv4 is not None:
         return (ipv4, True) if is_ip(ipv4) else (None, False)
     return None, True

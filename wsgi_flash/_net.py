@@ -28,18 +28,42 @@ _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 # Dotted-quad IPv4 without leading zeros, as ipaddress accepts it; a regex is
 # ten times faster than building an address object just to say yes.
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+# "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" is the longest address text.
+_LONGEST_ADDRESS = 45
 
 
 def parse_ip(value: str) -> IPAddress | None:
     """Return the address in ``value`` (IPv4, or IPv6 without brackets), or
     None if it is not exactly one address. Zone ids (``fe80::1%eth0``) are
     refused: they mean nothing beyond the proxy that saw them."""
-    if not value or len(value) > 45 or "%" in value:
+    if not value or len(value) > _LONGEST_ADDRESS or "%" in value:
         return None
     try:
         return ipaddress.ip_address(value)
     except ValueError:
         return None
+
+
+def mapped_spelling(address: str) -> str:
+    """``address`` (IP address text) as it is handed to the app: as written,
+    except that an IPv4-mapped IPv6 address is always spelled
+    ``::ffff:a.b.c.d``, lower-case, the form RFC 5952 (section 5)
+    recommends and Python 3.13's :mod:`ipaddress` writes (older ones write
+    ``::ffff:c000:201``). So one client has one spelling whatever the proxy
+    and the Python version.
+
+    .. code-block:: python
+
+        >>> mapped_spelling("::FFFF:C000:201"), mapped_spelling("2001:DB8::1")
+        ('::ffff:192.0.2.1', '2001:DB8::1')
+    """
+    # Every spelling of ::ffff:0:0/96 has "ffff" as its sixth group.
+    if "ffff" not in address.lower():
+        return address
+    ip = parse_ip(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return f"::ffff:{ip.ipv4_mapped}"
+    return address
 
 
 def is_ip(value: str) -> bool:
@@ -131,8 +155,9 @@ class NetworkSet(dict[object, bool]):
 
     Answers are remembered in the dict itself, so a known address costs one
     C-level lookup (``networks[address]`` on the hot path); the memory is
-    emptied when it holds ``cache_size`` answers, so client-chosen text can
-    never grow it without bound.
+    emptied when it holds ``cache_size`` answers, and text longer than an
+    address is answered without being remembered, so client-chosen text can
+    never grow it beyond ``cache_size`` keys of 45 characters.
 
     An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) is matched as the
     IPv4 address it carries, so a dual-stack listener's view of an IPv4 peer
@@ -163,7 +188,8 @@ class NetworkSet(dict[object, bool]):
         self._cache_size = cache_size
 
     def __missing__(self, address: object) -> bool:
-        if type(address) is not str:
+        # Longer text is never an address (parse_ip), and is not remembered.
+        if type(address) is not str or len(address) > _LONGEST_ADDRESS:
             return False
         verdict = self._match(address)
         if len(self) >= self._cache_size:

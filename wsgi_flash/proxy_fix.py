@@ -15,17 +15,18 @@ import re
 import typing as t
 
 from ._forwarded import (
+    BEYOND,
     MAX_ELEMENTS,
     client_address,
+    forwarded_from_right,
     host_memo,
     is_host,
+    last_items,
     node_address,
     pick,
     remember,
-    remembered_forwarded,
-    split_list,
 )
-from ._logging import escape
+from ._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
 from ._net import IPAddress, IPNetwork, NetworkSet, is_valid_port, parse_networks
 
 if t.TYPE_CHECKING:
@@ -77,21 +78,37 @@ def _count(name: str, value: object) -> int:
         )
     if value < 0:
         raise ValueError(f"{name} must be 0 (ignore the header) or a number of proxies: {value}")
+    if value > MAX_ELEMENTS:
+        raise ValueError(
+            f"{name}={value} exceeds the {MAX_ELEMENTS} hops a header is read for;"
+            " count only the proxies in front of this server"
+        )
     return int(value)
 
 
-def _walk(trusted: NetworkSet, addresses: list[str]) -> int:
-    """How many hops from the right the client is: the rightmost of
-    ``addresses`` (the hops the count allows, ``""`` for a hop without an
-    address) that is not a trusted proxy, else the leftmost."""
-    for hops in range(1, len(addresses)):
-        if not trusted[addresses[-hops]]:
-            return hops
-    return len(addresses)
+def _tail(value: str) -> str:
+    """The right end of a header value, where the hops used are, for a log
+    line (which keeps the first 200 characters of what it is given)."""
+    return value if len(value) <= 200 else "..." + value[-197:]
 
 
-def _reject(header: str, value: str, reason: str) -> None:
-    logger.warning("ignored %s %s: %s", header, escape(value), reason)
+# waitress removes these (its PROXY_HEADERS) unless told otherwise.
+_WAITRESS_CLEARS = frozenset(PROXY_HEADERS) - {"HTTP_X_FORWARDED_PREFIX"}
+
+
+def _waitress_settings(environ: WSGIEnvironment) -> tuple[bool, str | None] | None:
+    """``(clear_untrusted_proxy_headers, trusted_proxy)`` of the waitress
+    server that built ``environ``, or None if they cannot be read (another
+    server, or a waitress release that keeps them elsewhere).
+    ``waitress.client_disconnected`` is the channel's bound method, and the
+    channel holds the server's adjustments."""
+    channel = getattr(environ.get("waitress.client_disconnected"), "__self__", None)
+    settings = getattr(channel, "adj", None)
+    clear = getattr(settings, "clear_untrusted_proxy_headers", None)
+    if type(clear) is not bool:
+        return None
+    trusted_proxy = getattr(settings, "trusted_proxy", None)
+    return clear, trusted_proxy if isinstance(trusted_proxy, str) else None
 
 
 class ProxyFix:
@@ -119,10 +136,28 @@ class ProxyFix:
     as something other than a str (bytes, a number) gets the proxy headers
     ignored and a WARNING, not a 500.
 
+    Proxies append to these headers, so what a client sends ends up on the
+    left: each header is read from the right, only as far as the hop count
+    (or the walk past ``trusted_proxies``) needs and never beyond its last
+    8192 characters (each hop count is at most 64), so nothing further left
+    (a syntax error, a repeated
+    parameter, a megabyte of entries) changes the result or costs more. A
+    hop that is needed but malformed is ignored and logged, and the field
+    stays as it was. ``REMOTE_ADDR`` is the address as the proxy wrote it,
+    except that an IPv4-mapped IPv6 address is always spelled
+    ``::ffff:192.0.2.1`` (RFC 5952), on every Python version.
+
+    WARNINGs about request data are rate-limited per kind (``rate_limit``),
+    and :attr:`stats` counts them. Served by waitress, whose default removes
+    ``X-Forwarded-*`` and ``Forwarded`` before any middleware sees them (or
+    applies them itself, with its ``trusted_proxy``), it logs one WARNING
+    saying which waitress setting to change.
+
     ``environ["wsgi_flash.proxy_fix.orig"]`` (also ``werkzeug.proxy_fix.orig``)
     is a copy of the environ as it arrived, and
     ``environ["wsgi_flash.proxy_fix.chain"]`` lists the hops read from
-    ``X-Forwarded-For`` or ``Forwarded``, leftmost first, as dicts.
+    ``X-Forwarded-For`` or ``Forwarded`` (at most the hop count), leftmost
+    first, as dicts.
 
     :param app: the WSGI application to wrap.
     :param x_for: number of proxies that append to ``X-Forwarded-For``.
@@ -142,6 +177,8 @@ class ProxyFix:
     :param remove_untrusted_headers: with ``trusted_proxies``, delete the
         :data:`PROXY_HEADERS` from the environ of a request that did not come
         from a trusted proxy, so the app cannot read them by accident.
+    :param rate_limit: ``(burst, period)`` of the WARNINGs of each kind
+        (untrusted peer, each header's invalid values), or None to log all.
 
     .. code-block:: python
 
@@ -165,14 +202,13 @@ class ProxyFix:
         forwarded: int = 0,
         trusted_proxies: t.Iterable[str | IPAddress | IPNetwork] | None = None,
         remove_untrusted_headers: bool = False,
+        rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         self.app = app
         given = {"x_for": x_for, "x_proto": x_proto, "x_host": x_host}
         given.update(x_port=x_port, x_prefix=x_prefix)
         counts = {name: _count(name, value) for name, value in given.items()}
         self.forwarded = _count("forwarded", forwarded)
-        if self.forwarded > MAX_ELEMENTS:
-            raise ValueError(f"forwarded={forwarded} exceeds the {MAX_ELEMENTS} hops it may list")
         if self.forwarded:
             mixed = [name for name, n in given.items() if n and n is not _DEFAULT_COUNT]
             if mixed:
@@ -201,11 +237,22 @@ class ProxyFix:
             read = tuple(key for key, n in zip(PROXY_HEADERS[1:], counts.values()) if n)
         # A request with none of these headers passes through untouched.
         self._watched = PROXY_HEADERS if remove_untrusted_headers else read
+        # Until the first request has shown which server this is.
+        self._server_unchecked = bool(_WAITRESS_CLEARS.intersection(read))
+        self._log = LimitedLog(logger, rate_limit)
+        self.rate_limit = self._log.rate_limit
         # What this instance made of header values it has seen (see
         # _read_for and _read_forwarded): values, not verdicts on them, are
         # what a client repeats, and these answers hang on the settings too.
-        self._for_memo: dict[str, tuple[tuple[dict[str, str], ...], int, str]] = {}
+        # Both are bounded by remember().
+        self._for_memo: dict[str, tuple[tuple[dict[str, str], ...], int, str, str]] = {}
         self._forwarded_memo: dict[str, tuple[list[dict[str, str]], dict[str, str]]] = {}
+
+    @property
+    def stats(self) -> dict[str, dict[str, int]]:
+        """A snapshot of the WARNING counters per kind: ``logged`` and
+        ``suppressed`` (by the rate limit)."""
+        return self._log.stats()
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -219,6 +266,8 @@ class ProxyFix:
         environ["wsgi_flash.proxy_fix.orig"] = environ["werkzeug.proxy_fix.orig"] = orig
         chain: list[dict[str, str]] = []
         environ["wsgi_flash.proxy_fix.chain"] = chain
+        if self._server_unchecked:
+            self._check_server(environ)
         for key in self._watched:
             if key in environ:
                 break
@@ -239,7 +288,9 @@ class ProxyFix:
                 value = get("HTTP_X_FORWARDED_FOR") if x_for else None
                 if value:
                     # A client's requests repeat one value: reading it is one lookup.
-                    hops_read, hops, address = self._for_memo.get(value) or self._read_for(value)
+                    hops_read, hops, entry, address = self._for_memo.get(value) or self._read_for(
+                        value
+                    )
                     # Copies, so that an app changing its chain cannot change the memo.
                     chain += map(dict.copy, hops_read)
                     if hops:
@@ -249,7 +300,7 @@ class ProxyFix:
                         if address:
                             environ["REMOTE_ADDR"] = address
                         else:
-                            _reject("X-Forwarded-For", hops_read[-hops]["for"], "not an IP address")
+                            self._reject("X-Forwarded-For", entry, "not an IP address")
 
                 value = get("HTTP_X_FORWARDED_PROTO") if x_proto else None
                 if value:
@@ -307,48 +358,113 @@ class ProxyFix:
         if self.remove_untrusted_headers:
             for key in PROXY_HEADERS:
                 environ.pop(key, None)
-        logger.warning(
+        self._log.warning(
+            "server_not_pep_3333",
             "%s the proxy headers: the server passed %s, not str (PEP 3333)",
             "removed" if self.remove_untrusted_headers else "ignored",
             ", ".join(odd),
         )
         return True
 
-    def _read_for(self, value: str) -> tuple[tuple[dict[str, str], ...], int, str]:
-        """Read an ``X-Forwarded-For`` value: its hops as chain entries, how
-        many hops from the right the client is (0: too few hops), and the
-        client's address (``""`` if that entry is not one). The answer
-        depends only on the value and this instance's settings, so it is
-        remembered."""
-        entries = split_list(value)
+    def _read_for(self, value: str) -> tuple[tuple[dict[str, str], ...], int, str, str]:
+        """Read an ``X-Forwarded-For`` value from the right: the hops read as
+        chain entries (leftmost first), how many hops from the right the
+        client is (0: too few hops), the client's entry, and its address
+        (``""`` if it is not one). The answer depends only on the value and
+        this instance's settings, so it is remembered."""
+        entries = last_items(value, self.x_for)  # the rightmost first
         trusted = self.trusted_proxies
         if trusted is None:
-            hops = self.x_for if len(entries) >= self.x_for else 0
+            hops = self.x_for if len(entries) == self.x_for else 0
         else:
-            hops = _walk(trusted, [client_address(entry) for entry in entries[-self.x_for :]])
-        address = client_address(entries[-hops]) if hops else ""
-        read = (tuple({"for": entry} for entry in entries), hops, address)
+            # The rightmost address that is not a trusted proxy, else the
+            # leftmost allowed; what lies further left is not the chain.
+            hops = len(entries)
+            for hop, entry in enumerate(entries[:-1], 1):
+                if not trusted[client_address(entry)]:
+                    hops = hop
+                    break
+            del entries[hops:]
+        client = entries[-1] if hops else ""
+        # BEYOND stands for what was not read, so it is no hop of the chain.
+        hops_read = tuple({"for": entry} for entry in reversed(entries) if entry is not BEYOND)
+        read = (hops_read, hops, client, client_address(client) if hops else "")
         remember(self._for_memo, value, read)
         return read
+
+    def _reject(self, header: str, value: str, reason: str) -> None:
+        kind = "bad_" + header.split(" ", 1)[0].lower().replace("-", "_")
+        self._log.warning(kind, "ignored %s %s: %s", header, escape(value), reason)
+
+    def _check_server(self, environ: WSGIEnvironment) -> None:
+        """On the first request: if the server is waitress and its settings
+        keep the headers this instance reads from reaching it, say once
+        which setting to change. waitress removes ``X-Forwarded-For/-Proto/
+        -Host/-Port`` and ``Forwarded`` by default (its
+        ``clear_untrusted_proxy_headers``), and with ``trusted_proxy`` it
+        applies them itself, so ProxyFix would silently do nothing, or see
+        the client as its peer."""
+        software = environ.get("SERVER_SOFTWARE")
+        if "waitress.client_disconnected" not in environ and not (
+            isinstance(software, str) and software.startswith("waitress")
+        ):
+            self._server_unchecked = False
+            return
+        settings = _waitress_settings(environ)
+        if settings is None:
+            # Settings unknown: judge by what arrives. Headers from a
+            # proxy are the sign they get through.
+            if any(key in environ for key in self._watched):
+                self._server_unchecked = False
+                return
+            trusted = self.trusted_proxies
+            if trusted is not None and not trusted[environ.get("REMOTE_ADDR")]:
+                return  # a direct request from elsewhere says nothing
+            problem = (
+                "probably removed the proxy headers (clear_untrusted_proxy_headers, on by"
+                " default): none arrived from the proxy"
+            )
+        elif settings[1] is not None:
+            problem = (
+                f"applies the proxy headers itself (trusted_proxy={escape(settings[1])}), so"
+                " ProxyFix sees the client as the peer"
+            )
+        elif settings[0]:
+            problem = (
+                "removes X-Forwarded-For/-Proto/-Host/-Port and Forwarded before ProxyFix sees"
+                " them (clear_untrusted_proxy_headers, on by default), so ProxyFix changes"
+                " nothing"
+            )
+        else:
+            self._server_unchecked = False
+            return
+        self._server_unchecked = False
+        self._log.warning(
+            "server_config",
+            "waitress %s; either let ProxyFix do it (waitress-serve"
+            " --no-clear-untrusted-proxy-headers, without --trusted-proxy) or let waitress"
+            " do it (--trusted-proxy and --trusted-proxy-headers) without ProxyFix",
+            problem,
+        )
 
     def _ignore(self, environ: WSGIEnvironment) -> None:
         present = [key for key in PROXY_HEADERS if key in environ]
         if self.remove_untrusted_headers:
             for key in present:
                 del environ[key]
-        logger.warning(
+        self._log.warning(
+            "untrusted_peer",
             "%s %s from untrusted peer %s",
             "removed" if self.remove_untrusted_headers else "ignored",
             ", ".join(key[5:].replace("_", "-").title() for key in present),
             escape(environ.get("REMOTE_ADDR")),
         )
 
-    @staticmethod
-    def _apply_port_and_prefix(environ: WSGIEnvironment, x_port: int, x_prefix: int) -> None:
+    def _apply_port_and_prefix(self, environ: WSGIEnvironment, x_port: int, x_prefix: int) -> None:
         value = environ.get("HTTP_X_FORWARDED_PORT") if x_port else None
         port = pick(value, x_port) if value else None
         if port and not is_valid_port(port):
-            _reject("X-Forwarded-Port", port, "not a port number 1-65535")
+            self._reject("X-Forwarded-Port", port, "not a port number 1-65535")
         elif port:
             host = environ.get("HTTP_HOST")
             if host:
@@ -361,7 +477,7 @@ class ProxyFix:
         value = environ.get("HTTP_X_FORWARDED_PREFIX") if x_prefix else None
         prefix = pick(value, x_prefix) if value else None
         if prefix and _PREFIX.match(prefix) is None:
-            _reject("X-Forwarded-Prefix", prefix, "not an absolute path starting with one /")
+            self._reject("X-Forwarded-Prefix", prefix, "not an absolute path starting with one /")
         elif prefix:
             # PEP 3333 wants no trailing "/" (Werkzeug's request strips it
             # anyway); "/" + a PATH_INFO of "/evil.com" would be "//evil.com".
@@ -380,26 +496,33 @@ class ProxyFix:
         environ.update(fields)
 
     def _read_forwarded(self, value: str) -> tuple[list[dict[str, str]], dict[str, str]]:
-        """Read a ``Forwarded`` value: its elements and the environ fields
-        it sets. The answer depends only on the value and this instance's
-        settings, so it is remembered, unless part of it was rejected: that
-        is logged on every request that sends it."""
-        elements = remembered_forwarded(value)
-        if isinstance(elements, str):
-            _reject("Forwarded", value, elements)
-            return [], {}
+        """Read a ``Forwarded`` value from the right, as far as needed: the
+        elements read (leftmost first) and the environ fields they set. The
+        answer depends only on the value and this instance's settings, so
+        it is remembered, unless part of it was rejected: that is logged on
+        every request that sends it."""
+        # Walk past trusted proxies only if more than one hop may be read.
+        walk = self.trusted_proxies if self.forwarded > 1 else None
+        read: list[dict[str, str]] = []  # the rightmost first
+        element = None
+        for found in forwarded_from_right(value):
+            if isinstance(found, str):  # the next element needed is unreadable
+                self._reject("Forwarded", _tail(value), found)
+                return read[::-1], {}
+            read.append(found)
+            if len(read) == self.forwarded or (
+                walk is not None and not walk[node_address(found.get("for", "unknown"))[0] or ""]
+            ):
+                element = found
+                break
+        else:  # fewer elements than hops: with the walk, all of them trusted
+            if walk is not None and read:
+                element = read[-1]
+        read.reverse()
         fields: dict[str, str] = {}
-        trusted = self.trusted_proxies
-        if trusted is None or self.forwarded == 1:
-            if len(elements) < self.forwarded:
-                return elements, fields
-            element = elements[-self.forwarded]
-        elif elements:
-            allowed = elements[-self.forwarded :]
-            nodes = [node_address(hop.get("for", "unknown"))[0] or "" for hop in allowed]
-            element = allowed[-_walk(trusted, nodes)]
-        else:
-            return elements, fields
+        if element is None:
+            remember(self._forwarded_memo, value, (read, fields))
+            return read, fields
         accepted = True
         node = element.get("for")
         if node is not None:
@@ -407,7 +530,9 @@ class ProxyFix:
             if address is not None:
                 fields["REMOTE_ADDR"] = address
             elif not valid:
-                _reject("Forwarded for", node, "not an IP address, unknown or _obfuscated node")
+                self._reject(
+                    "Forwarded for", node, "not an IP address, unknown or _obfuscated node"
+                )
                 accepted = False
         proto = element.get("proto")
         if proto is not None:
@@ -416,28 +541,30 @@ class ProxyFix:
         if host is not None:
             accepted &= self._set_host(fields, "Forwarded host", host)
         if accepted:
-            remember(self._forwarded_memo, value, (elements, fields))
-        return elements, fields
+            remember(self._forwarded_memo, value, (read, fields))
+        return read, fields
 
-    @staticmethod
-    def _set_scheme(environ: t.MutableMapping[str, t.Any], header: str, value: str | None) -> bool:
+    def _set_scheme(
+        self, environ: t.MutableMapping[str, t.Any], header: str, value: str | None
+    ) -> bool:
         """Set the scheme from ``value``; False if it was rejected."""
         if value is None:
             return True
         scheme = _SCHEMES.get(value.lower())
         if scheme is None:
-            _reject(header, value, "not http or https")
+            self._reject(header, value, "not http or https")
             return False
         environ["wsgi.url_scheme"] = scheme
         return True
 
-    @staticmethod
-    def _set_host(environ: t.MutableMapping[str, t.Any], header: str, value: str | None) -> bool:
+    def _set_host(
+        self, environ: t.MutableMapping[str, t.Any], header: str, value: str | None
+    ) -> bool:
         """Set the host (and port) from ``value``; False if it was rejected."""
         if value is None:
             return True
         if not is_host(value):
-            _reject(header, value, "not an RFC 3986 host[:port]")
+            self._reject(header, value, "not an RFC 3986 host[:port]")
             return False
         environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
         # A "]" ends an IPv6 literal without a port.

@@ -6,8 +6,12 @@ The input, decoded as latin-1 like every WSGI header value, is a
 
 - :func:`parse_forwarded` returns at most 64 elements of lower-case token
   names and values a proxy could have written, or a one-line reason;
-- its unquoted fast path and its general scanner agree, and writing the
-  elements back out with every value quoted parses to the same elements;
+- reading from the right (what the package does) decides exactly as an
+  independent left-to-right reading of the RFC grammar written here, and
+  writing the elements back out with every value quoted parses to the same
+  elements;
+- whatever the input, followed by two elements a proxy appended, the two
+  elements read from the right are the appended ones;
 - :func:`node_address` never returns an address for ``unknown`` or an
   ``_obfuscated`` node, and every address it returns is an IP address;
 - behind :class:`ProxyFix`, the app only ever sees an IP address as
@@ -23,8 +27,13 @@ import typing as t
 
 import _harness
 
-from wsgi_flash import _forwarded
-from wsgi_flash._forwarded import MAX_ELEMENTS, MAX_LENGTH, node_address, parse_forwarded
+from wsgi_flash._forwarded import (
+    MAX_ELEMENTS,
+    MAX_LENGTH,
+    forwarded_from_right,
+    node_address,
+    parse_forwarded,
+)
 from wsgi_flash.proxy_fix import ProxyFix
 
 TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -33,6 +42,16 @@ QUOTABLE = frozenset(
     "\t" + "".join(map(chr, range(0x20, 0x7F))) + "".join(map(chr, range(0x80, 0x100)))
 )
 UNSAFE_IN_HOST = re.compile(r"[/?#@\\\s\x00-\x1f\x7f-\x9f]")
+# RFC 7239 and RFC 9110, left to right: one optional pair and the separator
+# after it, with optional blanks around; qdtext and quoted-pair as written.
+TCHAR = "!#$%&'*+.^_`|~0-9A-Za-z-"
+FORWARD_PAIR = re.compile(
+    rf"[ \t]*(?:([{TCHAR}]+)=(?:([{TCHAR}]+)"
+    r'|"((?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*)"'
+    r")[ \t]*)?([;,]|\Z)"
+)
+APPENDED = ', for="[2001:db8::7]:443";proto=https, for=10.0.0.2'
+APPENDED_ELEMENTS = [{"for": "10.0.0.2"}, {"for": "[2001:db8::7]:443", "proto": "https"}]
 PEER = "127.0.0.1"
 HOST = "origin.test"
 
@@ -56,6 +75,31 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def read_left_to_right(value: str) -> list[dict[str, str]] | None:
+    """The whole value's elements, leftmost first, or None if any part
+    breaks the grammar or repeats a parameter in an element."""
+    elements: list[dict[str, str]] = []
+    element: dict[str, str] = {}
+    position = 0
+    while True:
+        found = FORWARD_PAIR.match(value, position)
+        if found is None:
+            return None
+        name, token, quoted, separator = found.groups()
+        if name is not None:
+            name = name.lower()
+            if name in element:
+                return None
+            element[name] = token if token is not None else re.sub(r"\\(.)", r"\1", quoted)
+        if separator != ";":
+            if element:
+                elements.append(element)
+                element = {}
+            if not separator:
+                return elements
+        position = found.end()
+
+
 def check_node(node: str) -> None:
     address, valid = node_address(node)
     # "unknown" and "_name", with or without a port, name a hop and hide it.
@@ -75,19 +119,27 @@ def check_node(node: str) -> None:
     assert valid, node
     assert not hidden, f"{node!r} hides its address but gave {address!r}"
     assert "%" not in address, address
-    ipaddress.ip_address(address)
-    assert node == address or node.startswith((f"[{address}]", f"{address}:")), (node, address)
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        # One spelling, whatever the node's (RFC 5952, section 5).
+        assert address == f"::ffff:{ip.ipv4_mapped}", (node, address)
+        written = node[1 : node.index("]")]
+        assert ipaddress.ip_address(written) == ip, (node, address)
+    else:
+        assert node == address or node.startswith((f"[{address}]", f"{address}:")), (node, address)
 
 
 def check_parse(value: str) -> None:
     elements = parse_forwarded(value)
     if isinstance(elements, str):
         assert elements and elements.isascii() and elements.isprintable(), elements
-        if len(value) > MAX_LENGTH:
-            assert elements == f"longer than {MAX_LENGTH} characters"
+        if len(value) <= MAX_LENGTH:
+            expected = read_left_to_right(value)
+            assert expected is None or len(expected) > MAX_ELEMENTS, (value, elements)
         return
     assert len(value) <= MAX_LENGTH
     assert len(elements) <= MAX_ELEMENTS
+    assert read_left_to_right(value) == elements, value
     for element in elements:
         assert element, elements
         for name, parameter in element.items():
@@ -104,15 +156,13 @@ def check_parse(value: str) -> None:
         assert parse_forwarded(written) == elements, (value, written)
 
 
-def check_paths_agree(value: str) -> None:
-    if len(value) > MAX_LENGTH or _forwarded._UNQUOTED.match(value) is None:
-        return
-    fast = _forwarded._parse_unquoted(value)
-    general = _forwarded._scan(value)
-    if isinstance(fast, str) or isinstance(general, str):
-        assert isinstance(fast, str) and isinstance(general, str), (value, fast, general)
-    else:
-        assert fast == general, (value, fast, general)
+def check_left_never_matters(value: str) -> None:
+    read = []
+    for element in forwarded_from_right(value + APPENDED):
+        read.append(element)
+        if len(read) == len(APPENDED_ELEMENTS):
+            break
+    assert read == APPENDED_ELEMENTS, (value, read)
 
 
 def check_proxy_fix(value: str) -> None:
@@ -151,7 +201,7 @@ def check_proxy_fix(value: str) -> None:
 def fuzz_one_input(data: bytes) -> None:
     value = data.decode("latin-1")
     check_parse(value)
-    check_paths_agree(value)
+    check_left_never_matters(value)
     check_proxy_fix(value)
     _harness.LOG.take()
 
