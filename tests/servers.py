@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,9 +21,16 @@ APPS = ROOT / "tests" / "apps"
 
 
 def free_port() -> int:
+    """A port that was free a moment ago. Another process may take it before
+    the server binds it: start servers with :func:`serve_on_free_port`, which
+    retries on a new port when that happens."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# What each server prints when its port is taken.
+ADDRESS_IN_USE = ("address already in use", "errno 98", "eaddrinuse", "bind(): address")
 
 
 class Server:
@@ -87,6 +95,41 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+class PortTaken(RuntimeError):
+    """The server exited at start because its port was taken."""
+
+
+def _start(
+    command: list[str], log_path: pathlib.Path, env: dict[str, str] | None, cwd: pathlib.Path | None
+) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=server_env(env),
+            cwd=cwd or ROOT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    # Workers that outlived their master (uWSGI's, on a crash) go too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def serve(
     command: list[str],
@@ -98,28 +141,57 @@ def serve(
     seconds: float = 20.0,
 ) -> t.Iterator[Server]:
     """Run ``command`` (which must listen on 127.0.0.1:``port``) until the
-    block ends; its output goes to ``log_path``."""
-    full_env = server_env(env)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            cwd=cwd or ROOT,
-            start_new_session=True,
-        )
+    block ends; its output goes to ``log_path``. Raises :class:`PortTaken`
+    when the server could not bind the port."""
+    process = _start(command, log_path, env, cwd)
     try:
-        wait_until_serving(port, process, log_path, seconds)
+        try:
+            wait_until_serving(port, process, log_path, seconds)
+        except RuntimeError:
+            log = log_path.read_text(errors="replace").lower()
+            if process.poll() is not None and any(text in log for text in ADDRESS_IN_USE):
+                raise PortTaken(log) from None
+            raise
         yield Server(process, port, log_path)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+        stop(process)
+
+
+@contextlib.contextmanager
+def serve_on_free_port(
+    command: t.Callable[[int], list[str]],
+    log_path: pathlib.Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: pathlib.Path | None = None,
+    seconds: float = 20.0,
+    attempts: int = 5,
+) -> t.Iterator[Server]:
+    """Like :func:`serve` with ``command(port)`` on a free port; when another
+    process takes the port between the check and the server's bind, start
+    again on a new one (at most ``attempts`` times)."""
+    with contextlib.ExitStack() as stack:
+        for attempt in range(1, attempts + 1):
+            port = free_port()
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+                server = stack.enter_context(
+                    serve(command(port), port, log_path, env=env, cwd=cwd, seconds=seconds)
+                )
+            except PortTaken:
+                if attempt == attempts:
+                    raise
+                continue
+            yield server
+            return
+
+
+def python_tool(name: str) -> str:
+    """The console script ``name`` of this interpreter's environment."""
+    script = pathlib.Path(sys.executable).with_name(name)
+    found = str(script) if script.exists() else shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed; pip install -e '.[test]'")
+    return found
 
 
 def gunicorn(
@@ -132,28 +204,94 @@ def gunicorn(
     env: dict[str, str] | None = None,
     extra: t.Sequence[str] = (),
 ) -> contextlib.AbstractContextManager[Server]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        worker_class,
-        "--threads",
-        "2",
-        "--graceful-timeout",
-        "3",
-        "--timeout",
-        "20",
-        *(["-c", config] if config else []),
-        *extra,
-        app,
-    ]
-    return _all_workers_booted(serve(command, port, log_path, env=env), workers)
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            "2",
+            "--graceful-timeout",
+            "3",
+            "--timeout",
+            "20",
+            *(["-c", config] if config else []),
+            *extra,
+            app,
+        ]
+
+    return _all_workers_booted(serve_on_free_port(command, log_path, env=env), workers)
+
+
+def waitress(
+    app: str,
+    log_path: pathlib.Path,
+    *,
+    env: dict[str, str] | None = None,
+    extra: t.Sequence[str] = (),
+) -> contextlib.AbstractContextManager[Server]:
+    """waitress-serve with its defaults (4 threads) plus ``extra``."""
+
+    def command(port: int) -> list[str]:
+        return [python_tool("waitress-serve"), f"--listen=127.0.0.1:{port}", *extra, app]
+
+    return serve_on_free_port(command, log_path, env=env)
+
+
+def uwsgi(
+    app: str,
+    log_path: pathlib.Path,
+    *,
+    env: dict[str, str] | None = None,
+    extra: t.Sequence[str] = (),
+) -> contextlib.AbstractContextManager[Server]:
+    """uWSGI speaking HTTP itself (``--http-socket``), one worker with two
+    threads, as ``pip install uwsgi`` builds it for this interpreter."""
+
+    def command(port: int) -> list[str]:
+        return [
+            python_tool("uwsgi"),
+            "--http-socket",
+            f"127.0.0.1:{port}",
+            "--module",
+            app,
+            "--master",
+            "--processes",
+            "1",
+            "--threads",
+            "2",
+            "--die-on-term",
+            "--need-app",
+            "--strict",
+            "--disable-logging",
+            "--home",
+            sys.prefix,
+            *extra,
+        ]
+
+    return serve_on_free_port(command, log_path, env=env)
+
+
+def werkzeug(
+    app: str, log_path: pathlib.Path, *, env: dict[str, str] | None = None
+) -> contextlib.AbstractContextManager[Server]:
+    """Werkzeug's development server (threaded) in a subprocess."""
+    module, _, name = app.partition(":")
+    script = (
+        "import sys\n"
+        "from werkzeug.serving import run_simple\n"
+        f"from {module} import {name} as app\n"
+        "run_simple('127.0.0.1', int(sys.argv[1]), app, threaded=True)\n"
+    )
+    return serve_on_free_port(
+        lambda port: [sys.executable, "-c", script, str(port)], log_path, env=env
+    )
 
 
 @contextlib.contextmanager
@@ -170,3 +308,96 @@ def _all_workers_booted(
             time.sleep(0.05)
         time.sleep(0.3)  # each booted worker still imports and wraps the app
         yield server
+
+
+NGINX = "/usr/sbin/nginx"
+NGINX_INSTALL = "apt-get update -qq && apt-get install -y -qq nginx"
+
+
+def ensure_nginx() -> str:
+    """Debian's nginx: installed with apt-get when missing and we are root.
+    The package's own service is never started (policy-rc.d or no init)."""
+    found = shutil.which("nginx") or (NGINX if os.access(NGINX, os.X_OK) else None)
+    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            ["sh", "-c", NGINX_INSTALL],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "RUNLEVEL": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+            check=False,
+        )
+        found = shutil.which("nginx") or (NGINX if os.access(NGINX, os.X_OK) else None)
+    if found is None:
+        raise RuntimeError(f"nginx is missing and could not be installed ({NGINX_INSTALL})")
+    return found
+
+
+def self_signed_certificate(directory: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    """A throw-away certificate for localhost, made with the openssl command."""
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return key, cert
+
+
+def nginx_config(site: str, directory: pathlib.Path, port: int, tls_port: int) -> str:
+    """A whole nginx.conf around ``site`` (the ``http``-level snippet from
+    the README): plain HTTP on ``port``, TLS on ``tls_port``, both on
+    127.0.0.1, with every file under ``directory``."""
+    key, cert = self_signed_certificate(directory)
+    listen = (
+        f"listen 127.0.0.1:{port};\n"
+        f"listen 127.0.0.1:{tls_port} ssl;\n"
+        f"ssl_certificate {cert};\n"
+        f"ssl_certificate_key {key};\n"
+    )
+    if "server {" in site:
+        site = site.replace("server {", "server {\n" + listen, 1)
+    else:
+        site = "server {\n" + listen + site + "\n}"
+    temp = "\n".join(
+        f"{kind}_temp_path {directory / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {directory / "nginx.pid"};
+error_log stderr info;
+events {{ worker_connections 64; }}
+http {{
+access_log {directory / "access.log"};
+{temp}
+{site}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx(
+    site: str, log_path: pathlib.Path, directory: pathlib.Path
+) -> t.Iterator[tuple[Server, int]]:
+    """nginx serving ``site`` (see :func:`nginx_config`) until the block
+    ends; yields the plain-HTTP server and the TLS port."""
+    binary = ensure_nginx()
+    for attempt in range(1, 6):
+        port, tls_port = free_port(), free_port()
+        config = directory / "nginx.conf"
+        config.write_text(nginx_config(site, directory, port, tls_port), encoding="utf-8")
+        command = [binary, "-p", f"{directory}/", "-c", str(config), "-e", "stderr"]
+        try:
+            with serve(command, port, log_path) as server:
+                wait_until_serving(tls_port, server.process, log_path, 10.0)
+                yield server, tls_port
+                return
+        except PortTaken:
+            if attempt == 5:
+                raise
