@@ -26,8 +26,12 @@ pytest: setup
 
 test: lint types pytest
 
+# A new random secret key on every run, unless WSGI_FLASH_SECRET_KEY is set:
+# the demo ships no key that could end up in production.
+DEMO_BIND ?= 127.0.0.1:8000
 demo: setup
-	$(VENV)/bin/wsgi-flash serve examples.demo:demo_app --config examples/demo.toml --server werkzeug --bind 127.0.0.1:8000
+	WSGI_FLASH_SECRET_KEY="$${WSGI_FLASH_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')}" \
+		$(VENV)/bin/wsgi-flash serve examples.demo:demo_app --config examples/demo.toml --server werkzeug --bind $(DEMO_BIND)
 
 bench: setup
 	$(PY) benchmarks/bench.py

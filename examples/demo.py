@@ -1,8 +1,10 @@
 """The wsgi_flash demo: all four middlewares around one plain WSGI app.
 
 ``make demo`` serves it on http://127.0.0.1:8000 with Werkzeug's
-development server. The same stack from a file:
-``wsgi-flash serve examples.demo:demo_app --config examples/demo.toml``.
+development server, from the stack in examples/demo.toml:
+``wsgi-flash serve examples.demo:demo_app --config examples/demo.toml``
+with ``WSGI_FLASH_SECRET_KEY`` set. The secret key comes from that variable
+or is made at random when the demo starts: no key is ever published.
 
 - ``/``: a form that flashes a message and redirects; messages show once.
 - ``/account``: behind a ``before_request`` hook that flashes "please log
@@ -20,6 +22,7 @@ import logging
 import os
 import random
 import re
+import secrets
 import string
 import typing as t
 from urllib.parse import quote
@@ -37,10 +40,10 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CATEGORIES = ("success", "info", "warning", "error")
-# A fixed key keeps the demo's cookies valid across restarts; never use it in production.
-DEMO_SECRET_KEY = "demo-only-secret-key-do-not-use-in-production"
-#: The stack around :data:`demo_app`; examples/demo.toml says the same.
+#: The stack around :data:`demo_app`, but the secret key; examples/demo.toml
+#: says the same.
 STACK_OPTIONS: dict[str, t.Any] = {
+    "flash": {"enabled": True},
     # One proxy sets X-Forwarded-For/-Proto, and only peers on loopback are
     # believed, so `curl -H "X-Forwarded-For: ..."` from this machine shows it.
     "proxy": {"x_for": 1, "x_proto": 1, "trusted_proxies": ["loopback"]},
@@ -294,11 +297,13 @@ def require_login(request: Request) -> Response | None:
 
 
 def create_app(secret_key: str | None = None) -> WSGIApplication:
-    """The demo app wrapped in all four middlewares by :func:`stack`."""
+    """The demo app wrapped in all four middlewares by :func:`stack`, with
+    ``secret_key``, else ``WSGI_FLASH_SECRET_KEY``, else a random key (so
+    pending messages do not survive a restart)."""
     logger = logging.getLogger("wsgi_flash")
     if RECENT not in logger.handlers:
         logger.addHandler(RECENT)
-    key = secret_key or os.environ.get("WSGI_FLASH_SECRET_KEY") or DEMO_SECRET_KEY
+    key = secret_key or os.environ.get("WSGI_FLASH_SECRET_KEY") or secrets.token_hex(32)
     return stack(demo_app, secret_key=key, **STACK_OPTIONS)
 
 

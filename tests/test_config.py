@@ -244,7 +244,7 @@ def test_stack_rejects_config_and_options_together() -> None:
         pytest.param("none", "int | None", None, id="optional-none"),
         pytest.param(" 8 ", "int", 8, id="int"),
         pytest.param("2.5", "float | timedelta", 2.5, id="float"),
-        pytest.param("a, b,,c", "t.Iterable[str]", ("a", "b", "c"), id="list"),
+        pytest.param("a, b ,c", "t.Iterable[str]", ("a", "b", "c"), id="list"),
         pytest.param("true", "t.Iterable[str] | bool", True, id="list-or-bool"),
         pytest.param("20, 60", "tuple[int, float] | None", (20, 60.0), id="pair"),
         pytest.param("Strict", "t.Literal['Lax', 'Strict', 'None'] | None", "Strict", id="literal"),

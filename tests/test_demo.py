@@ -9,18 +9,22 @@ import html
 import logging
 import pathlib
 import re
+import secrets
 import typing as t
 
 import pytest
 from werkzeug.test import Client
 
 from examples import demo
-from wsgi_flash.config import Config, stack
+from tests.servers import ROOT, free_port, serve
+from wsgi_flash.config import Config, ConfigError, stack
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 TOML = pathlib.Path(demo.__file__).with_name("demo.toml")
+# What `make demo` passes in WSGI_FLASH_SECRET_KEY: a new random key.
+KEY = secrets.token_hex(32)
 
 
 def messages(page: str) -> list[tuple[str, str]]:
@@ -56,7 +60,7 @@ def _fresh_log() -> None:
 @pytest.fixture(
     params=[
         pytest.param(lambda: demo.create_app(), id="keywords"),
-        pytest.param(lambda: stack(demo.demo_app, TOML), id="toml"),
+        pytest.param(lambda: stack(demo.demo_app, TOML, secret_key=KEY), id="toml"),
     ]
 )
 def client(request: pytest.FixtureRequest) -> Client:
@@ -220,13 +224,13 @@ def test_unknown_pages_and_methods_are_404(client: Client) -> None:
 
 
 def test_toml_says_what_create_app_says() -> None:
-    from_file = Config.load(TOML)
+    from_file = Config.load(TOML, environ={"WSGI_FLASH_SECRET_KEY": KEY})
     assert from_file.sections == {
-        "flash": {"secret_key": demo.DEMO_SECRET_KEY},
+        "flash": {"enabled": True, "secret_key": KEY},
         "proxy": {"x_for": 1, "x_proto": 1, "trusted_proxies": ["loopback"]},
         "malformed": {},
     }
-    keywords = Config.load(secret_key=demo.DEMO_SECRET_KEY, **demo.STACK_OPTIONS)
+    keywords = Config.load(secret_key=KEY, **demo.STACK_OPTIONS)
     assert keywords.sections == from_file.sections
     assert [line.split(":")[0] for line in from_file.describe().splitlines()] == [
         "proxy",
@@ -235,3 +239,47 @@ def test_toml_says_what_create_app_says() -> None:
         "hooks",
     ]
     assert "hooks: off" in from_file.describe()
+
+
+def test_the_demo_ships_no_secret_key() -> None:
+    """No key anyone could copy into production: the file has none, and
+    without WSGI_FLASH_SECRET_KEY it refuses to start, naming the variable."""
+    assert "secret_key" not in TOML.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError, match="no secret_key; set WSGI_FLASH_SECRET_KEY"):
+        Config.load(TOML)
+    assert not hasattr(demo, "DEMO_SECRET_KEY")
+
+
+def test_create_app_makes_a_random_key_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WSGI_FLASH_SECRET_KEY", raising=False)
+    first, second = Client(demo.create_app()), Client(demo.create_app())
+    first.post("/flash", data={"message": "mine", "category": "info"})
+    cookie = first.get_cookie("flash")
+    assert cookie is not None
+    second.set_cookie("flash", cookie.value)
+    assert messages(second.get("/").text) == []  # another run's key: no messages
+    assert messages(first.get("/").text) == [("info", "mine")]
+
+
+@pytest.mark.slow
+def test_make_demo_serves_with_a_random_key(tmp_path: pathlib.Path) -> None:
+    """`make demo` as a user runs it (setup skipped), on a free port, without
+    WSGI_FLASH_SECRET_KEY: it makes a key, flashes work, and no key is
+    weak or printed."""
+    port = free_port()
+    command = ["make", "-s", "-o", ".venv/.installed", "demo", f"DEMO_BIND=127.0.0.1:{port}"]
+    with serve(command, port, tmp_path / "log", cwd=ROOT) as server:
+        status, headers, _ = server.request(
+            "POST",
+            "/flash",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            b"message=served&category=success",
+        )
+        assert status == 303
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        status, _, body = server.request("GET", "/", {"Cookie": cookie})
+        assert status == 200
+        assert messages(body.decode()) == [("success", "served")]
+    log = server.log()
+    assert "secret_key=<hidden>" in log and "guessed" not in log, log
+    assert re.search(r"[0-9a-f]{32}", log) is None, log  # the key is not printed

@@ -56,8 +56,9 @@ class Reader:
     def __init__(self, max_age: float = MAX_AGE) -> None:
         self.read: list[t.Any] = []
         self.set_cookies: list[str] = []
+        # rate_limit=None: one WARNING per rejection, to count them all.
         self.middleware: WSGIApplication = FlashMiddleware(
-            self._app, secret_key=SECRET, max_age=max_age
+            self._app, secret_key=SECRET, max_age=max_age, rate_limit=None
         )
 
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:

@@ -89,15 +89,17 @@ STACKS: dict[str, WSGIApplication] = {
         app,
         secret_key=SECRET,
         proxy={"x_for": 2, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1}
-        | {"trusted_proxies": TRUSTED},
+        | {"trusted_proxies": TRUSTED, "rate_limit": None},
         malformed={"rate_limit": None, "log_client_errors": True, "enable": BODY_CHECKS},
         hooks={},
+        flash={"rate_limit": None},
     ),
     "x-forwarded-counts": stack(
         app,
         secret_key=SECRET,
         fallback_secret_keys=[OTHER_SECRET],
-        proxy={"x_for": 1, "x_proto": 2, "x_host": 2, "x_port": 1, "x_prefix": 2},
+        proxy={"x_for": 1, "x_proto": 2, "x_host": 2, "x_port": 1, "x_prefix": 2}
+        | {"rate_limit": None},
         malformed={
             "rate_limit": None,
             "allowed_hosts": ["example.com", ".example.org"],
@@ -109,17 +111,18 @@ STACKS: dict[str, WSGIApplication] = {
     "forwarded-trusted": stack(
         app,
         secret_key=SECRET,
-        proxy={"forwarded": 2, "trusted_proxies": TRUSTED, "remove_untrusted_headers": True},
+        proxy={"forwarded": 2, "trusted_proxies": TRUSTED, "remove_untrusted_headers": True}
+        | {"rate_limit": None},
         malformed={"rate_limit": None, "reject": True, "enable": BODY_CHECKS},
         hooks={"propagate_exceptions": True},
     ),
     "forwarded-count": stack(
         app,
         secret_key=SECRET,
-        proxy={"forwarded": 1},
+        proxy={"forwarded": 1, "rate_limit": None},
         malformed={"rate_limit": None, "log_client_errors": True},
         hooks={},
-        flash={"max_age": 60, "max_cookie_size": 512},
+        flash={"max_age": 60, "max_cookie_size": 512, "rate_limit": None},
     ),
 }
 for _wrapped in STACKS.values():

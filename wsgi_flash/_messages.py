@@ -25,7 +25,35 @@ Message = tuple[str, t.Any]
 _ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=True, allow_nan=False, sort_keys=True
 )
-_DECODER = json.JSONDecoder()
+#: The most digits of an int message: Python 3.11's default limit for
+#: converting between int and str, here on every version, so what flash()
+#: stores can always be written and read back.
+MAX_INT_DIGITS = 4300
+_INT_BOUND = 10**MAX_INT_DIGITS
+
+
+def _parse_int(text: str) -> int:
+    # A longer number is no int flash() stored; refused before int() works on it.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError("int too long")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999: flash() stores only finite floats
+        raise ValueError("float out of range")
+    return number
+
+
+def _refuse_constant(name: str) -> t.NoReturn:
+    # NaN, Infinity, -Infinity: not JSON, and never written by flash().
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+)
 # What the encoder writes for a str with ensure_ascii, and the decoder's
 # scanner: called directly, they spare the common payload (str messages)
 # JSONEncoder.encode's per-call set-up, which costs more than the encoding.
@@ -52,7 +80,9 @@ def storable(message: t.Any) -> t.Any:
 
 def _json_problem(value: t.Any, depth: int = 0) -> str | None:
     kind = type(value)
-    if kind in (str, int, bool) or value is None:
+    if kind is int:
+        return None if -_INT_BOUND < value < _INT_BOUND else "an int of over 4300 digits"
+    if kind in (str, bool) or value is None:
         return None
     if kind is float:
         return None if math.isfinite(value) else f"the float {value!r}"
@@ -109,7 +139,12 @@ def parse(payload: bytes) -> list[Message]:
         if type(entry) is not list or type(entry[0] if entry else None) is not str:
             raise InvalidToken("payload of the wrong shape")
         if len(entry) == 2:
-            messages.append((entry[0], entry[1]))
+            message = entry[1]
+            # What flash() would refuse (nested over 32 levels) could fail
+            # when the cookie is written again: no messages, not a 500 later.
+            if type(message) is not str and _json_problem(message):
+                raise InvalidToken("payload holds a value flash() cannot store")
+            messages.append((entry[0], message))
         elif len(entry) == 3 and entry[2] == 1 and type(entry[1]) is str:
             messages.append((entry[0], Markup(entry[1])))
         else:

@@ -26,8 +26,13 @@ from itsdangerous.encoding import bytes_to_int, int_to_bytes
 # Below this many bytes zlib's own header and checksum make the result longer.
 _COMPRESS_FROM = 48
 # A signed payload is ours, but a decompression bomb must still not grow a
-# 4 KiB cookie into something large.
-_MAX_DECOMPRESSED = 64 * 1024
+# 4 KiB cookie into something large. Signing refuses longer payloads, so
+# every token we issue can be read back.
+MAX_PAYLOAD = 64 * 1024
+# itsdangerous writes the timestamp as its big-endian bytes: 4 today, 5
+# after 2106. More than 8 is no timestamp we signed, and must not become an
+# int too large for a float (an OverflowError, not "invalid", otherwise).
+_MAX_TIMESTAMP_B64 = 11  # 8 bytes
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _PAD_INNER = bytes(x ^ 0x36 for x in range(256))
@@ -96,7 +101,13 @@ class TimedSigner:
         self._stamp: tuple[int, bytes] = (-1, b"")
 
     def sign(self, payload: bytes, now: float | None = None) -> str:
-        """Return a token carrying ``payload``, compressed when shorter."""
+        """Return a token carrying ``payload``, compressed when shorter.
+
+        :raises ValueError: ``payload`` is longer than :data:`MAX_PAYLOAD`,
+            so :meth:`unsign` would refuse the token.
+        """
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(f"payload of {len(payload)} bytes, over {MAX_PAYLOAD}")
         prefix = b""
         if len(payload) >= _COMPRESS_FROM:
             compressed = zlib.compress(payload)
@@ -131,6 +142,8 @@ class TimedSigner:
         body, sep, timestamp_b64 = value.rpartition(b".")
         if not sep:
             raise InvalidToken("no timestamp")
+        if len(timestamp_b64) > _MAX_TIMESTAMP_B64:
+            raise InvalidToken("timestamp too long")
         try:
             timestamp = bytes_to_int(base64_decode(timestamp_b64))
         except Exception:
@@ -148,7 +161,7 @@ class TimedSigner:
         if compressed:
             decompressor = zlib.decompressobj()
             try:
-                payload = decompressor.decompress(payload, _MAX_DECOMPRESSED)
+                payload = decompressor.decompress(payload, MAX_PAYLOAD)
             except zlib.error:
                 raise InvalidToken("payload not zlib") from None
             if decompressor.unconsumed_tail or not decompressor.eof:

@@ -9,6 +9,11 @@ environment or a PasteDeploy ``.ini``) by the option's type, and builds each
 middleware once up front so a mistake fails at start-up with the key and
 where it came from. Secret keys are never printed.
 
+Nothing in the text sources reads as "trust more" by accident: an empty or
+blank value is an error (unset the variable for the default), numbers are
+plain ASCII decimals of bounded length, and ``none`` cannot switch off a
+protection (trusted proxies, allowed hosts, rate limits, size limits).
+
 .. code-block:: toml
 
     # wsgi_flash.toml
@@ -29,11 +34,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import os
 import re
+import stat
+import sys
 import typing as t
 from dataclasses import dataclass, field
 
+from ._logging import escape
 from .exceptions import WsgiFlashError
 
 if t.TYPE_CHECKING:
@@ -52,6 +61,25 @@ SECRET_OPTIONS = frozenset({"secret_key", "fallback_secret_keys"})
 ENV_PREFIX = "WSGI_FLASH_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# Numbers in text: ASCII decimals only (int() also takes "1_000", other
+# scripts' digits and thousands of digits), and short enough for any option.
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
+_FLOAT_TEXT = re.compile(
+    r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})(?:[eE][+-]?[0-9]{1,3})?", re.ASCII
+)
+#: Options for which ``none`` in text would switch a protection off (or, for
+#: samesite, is ambiguous between no attribute and ``SameSite=None``), with
+#: what it would do. Keyword arguments can still pass None.
+NONE_REFUSED = {
+    ("proxy", "trusted_proxies"): "trust every peer",
+    ("malformed", "allowed_hosts"): "allow every host",
+    ("malformed", "max_content_length"): "allow any body size",
+    ("malformed", "rate_limit"): "log every record of a flood",
+    ("flash", "rate_limit"): "log every record of a flood",
+    ("flash", "samesite"): "either drop the SameSite attribute or send SameSite=None",
+}
+
+logger = logging.getLogger("wsgi_flash.config")
 
 
 class ConfigError(WsgiFlashError, ValueError):
@@ -72,7 +100,7 @@ def options_of(section: str) -> dict[str, inspect.Parameter]:
     return {p.name: p for p in parameters[1:] if p.kind is not p.VAR_KEYWORD}
 
 
-@dataclass
+@dataclass(repr=False)
 class Config:
     """Options per section and where each came from.
 
@@ -104,8 +132,12 @@ class Config:
         None), then ``overrides`` (``secret_key=...``, ``proxy={...}``, ...),
         each overriding the one before, and validate the result."""
         config = cls()
-        if file is None and environ is not None and environ.get(ENV_PREFIX + "CONFIG"):
+        if file is None and environ is not None and ENV_PREFIX + "CONFIG" in environ:
             file = environ[ENV_PREFIX + "CONFIG"]
+            if not file.strip():
+                raise ConfigError(
+                    f"environment variable {ENV_PREFIX}CONFIG is empty; unset it, or name a file"
+                )
         if file is not None:
             config._merge_file(os.fspath(file))
         if environ is not None:
@@ -115,20 +147,35 @@ class Config:
         return config
 
     def _merge_file(self, path: str) -> None:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python < 3.11
-            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+        else:
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
         try:
             with open(path, "rb") as stream:
+                mode = os.fstat(stream.fileno()).st_mode
                 data = tomllib.load(stream)
         except OSError as error:
             raise ConfigError(
                 f"{path}: cannot read the configuration file: {error.strerror}"
             ) from None
-        except tomllib.TOMLDecodeError as error:
+        except ValueError as error:  # TOMLDecodeError, or an int over 4300 digits
             raise ConfigError(f"{path}: not valid TOML: {error}") from None
         self.merge(data, path, text=False)
+        flash_options = data.get("flash")
+        holds_secret = any(key in data for key in SECRET_OPTIONS) or (
+            isinstance(flash_options, dict) and any(key in flash_options for key in SECRET_OPTIONS)
+        )
+        # Group-readable is how a secret is shared with the app's group
+        # (root:app, mode 640); readable by every user is a leak.
+        if holds_secret and os.name == "posix" and mode & stat.S_IROTH:
+            logger.warning(
+                "%s holds a secret key and every user of this machine can read it (mode %s);"
+                " make it readable only by the app: chmod o-r %s",
+                escape(path),
+                oct(stat.S_IMODE(mode)),
+                escape(path),
+            )
 
     def _merge_environ(self, environ: t.Mapping[str, str]) -> None:
         values: dict[str, t.Any] = {}
@@ -184,13 +231,23 @@ class Config:
                         f"{where}: unknown key {section}.{option}; {section} takes"
                         f" {', '.join(sorted([*known, 'enabled']))}"
                     )
+                if text and isinstance(raw, str):
+                    _check_text(raw, section, option, where)
                 annotation = "bool" if option == "enabled" else str(known[option].annotation)
                 try:
                     target[option] = convert(raw, annotation, text=text)
                 except ValueError as error:
-                    shown = "<hidden>" if option in SECRET_OPTIONS else repr(raw)
+                    shown = "<hidden>" if option in SECRET_OPTIONS else escape(repr(raw), 80)
                     raise ConfigError(f"{where}: {section}.{option} = {shown}: {error}") from None
                 self.origins[(section, option)] = where
+
+    def __repr__(self) -> str:
+        """The sections with secret keys hidden, as :meth:`describe` shows them."""
+        sections = {
+            section: {k: _hidden(v) if k in SECRET_OPTIONS else v for k, v in options.items()}
+            for section, options in self.sections.items()
+        }
+        return f"{type(self).__name__}(sections={sections!r})"
 
     def enabled(self, section: str) -> bool:
         """Flash is on when a secret key is set; the others when their
@@ -269,6 +326,21 @@ def _hidden(value: t.Any) -> str:
     return "<hidden>"
 
 
+def _check_text(raw: str, section: str, option: str, where: str) -> None:
+    """Refuse text that would quietly trust more than the user meant: an
+    empty or blank value, or ``none`` where None switches a protection off."""
+    if not raw.strip():
+        raise ConfigError(
+            f"{where}: {section}.{option} is empty; leave it unset for the default, or give a value"
+        )
+    consequence = NONE_REFUSED.get((section, option))
+    if consequence is not None and raw.strip().lower() == "none":
+        raise ConfigError(
+            f"{where}: {section}.{option} = none would {consequence}; leave it unset for the"
+            " default, or set None in code if you mean it"
+        )
+
+
 def _placeholder_app(environ: t.Any, start_response: t.Any) -> t.Iterable[bytes]:
     start_response("204 No Content", [])
     return []
@@ -291,7 +363,9 @@ def convert(value: t.Any, annotation: str, *, text: bool) -> t.Any:
             return import_string(value)
         return value
     stripped = value.strip()
-    if optional and stripped.lower() in ("", "none"):
+    if not stripped:
+        raise ValueError("empty; leave it unset for the default, or give a value")
+    if optional and stripped.lower() == "none":
         return None
     if annotation.startswith("bool"):
         if stripped.lower() in _TRUE:
@@ -303,20 +377,31 @@ def convert(value: t.Any, annotation: str, *, text: bool) -> t.Any:
         parts = [p.strip() for p in stripped.split(",")]
         if len(parts) != 2:
             raise ValueError("expected two numbers separated by a comma, like 20,60")
-        return (int(parts[0]), float(parts[1]))
+        return (_number(parts[0], "int"), _number(parts[1], "float"))
     if re.search(r"\b(Iterable|Sequence|list|tuple)\[", annotation):
         if re.search(r"\bbool\b", annotation) and stripped.lower() in _TRUE | _FALSE:
             return stripped.lower() in _TRUE  # e.g. reject = true: every check
-        return tuple(p.strip() for p in stripped.split(",") if p.strip())
+        items = tuple(p.strip() for p in stripped.split(","))
+        if not all(items):
+            raise ValueError("expected comma-separated items, with none of them empty")
+        return items
     if re.match(r"(int|float)\b", annotation):
-        try:
-            number = float(stripped) if "float" in annotation else int(stripped)
-        except ValueError:
-            raise ValueError(f"expected a number, as {annotation.split(' ')[0]}") from None
-        return number
+        return _number(stripped, "float" if "float" in annotation else "int")
     if annotation.startswith("type["):
         return import_string(stripped)
     return value
+
+
+def _number(text: str, kind: str) -> int | float:
+    """``text`` as an int or a finite float; ValueError for anything else."""
+    if kind == "int" and _INT_TEXT.fullmatch(text):
+        return int(text)
+    if kind == "float" and _FLOAT_TEXT.fullmatch(text):
+        number = float(text)
+        if number not in (float("inf"), float("-inf")):
+            return number
+    example = "8" if kind == "int" else "2.5"
+    raise ValueError(f"expected a number, as {kind}: plain digits such as {example}")
 
 
 def _env_name(section: str, option: str) -> str:

@@ -13,15 +13,16 @@ middleware object holds only configuration, so it is thread-safe.
 from __future__ import annotations
 
 import logging
+import re
 import typing as t
 from collections.abc import Container
 from datetime import timedelta
 from functools import partial
 
 from ._http import add_vary, cookie_value
-from ._logging import escape
+from ._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
 from ._messages import Message, dump, parse, storable
-from ._signing import InvalidToken, TimedSigner
+from ._signing import MAX_PAYLOAD, InvalidToken, TimedSigner
 from ._wsgi import get_environ
 from .exceptions import CookieTooLargeError, HeadersAlreadySentError, NotInstalledError
 
@@ -39,6 +40,22 @@ _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+# RFC 6265's path-value (printable ASCII but ";"), less the space and the
+# comma that some clients and proxies split cookies on; a control or
+# non-ASCII character would make servers refuse the Set-Cookie header
+# (gunicorn raises InvalidResponseHeader on every response that sets it).
+_PATH = re.compile(r"/[\x21-\x2b\x2d-\x3a\x3c-\x7e]*")
+# A host name (RFC 1123 labels), with the leading dot RFC 6265 ignores.
+_DOMAIN = re.compile(
+    r"\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+#: The longest ``max_age``: 400 days, the longest cookie lifetime browsers
+#: keep (RFC 6265bis); a flash message is meant for the next request.
+MAX_MAX_AGE = 400 * 86400
+#: Browsers keep cookies of up to 4096 bytes, name and attributes included.
+_BROWSER_COOKIE_LIMIT = 4096
+# Keys with fewer distinct bytes than this are guessable.
+_MIN_DISTINCT_KEY_BYTES = 6
 _INSTALL_HINT = (
     "wrap the app: app = FlashMiddleware(app, secret_key=...) "
     "(Flask: app.wsgi_app = FlashMiddleware(app.wsgi_app, secret_key=...))"
@@ -73,23 +90,29 @@ class FlashMiddleware:
     :param cookie_name: the cookie's name.
     :param max_age: seconds (or a :class:`~datetime.timedelta`) a cookie stays
         valid after it was last written; older ones count as no messages.
-        Flask's session default, 31 days.
-    :param path: the cookie's Path attribute.
-    :param domain: the cookie's Domain attribute, None for host-only.
+        Flask's session default, 31 days; at most 400 days.
+    :param path: the cookie's Path attribute: ``/`` and printable ASCII
+        without ``;``, ``,`` or spaces.
+    :param domain: the cookie's Domain attribute (a host name), None for
+        host-only.
     :param secure: the Secure attribute; None sets it when
         ``wsgi.url_scheme`` is ``https``.
     :param httponly: the HttpOnly attribute.
     :param samesite: ``"Lax"``, ``"Strict"``, ``"None"`` (needs Secure) or
         None to leave it out.
     :param max_cookie_size: the longest ``Set-Cookie`` value ever emitted,
-        name and attributes included. Browsers silently drop cookies over
-        4096 bytes.
+        name and attributes included, 128 to 4096. Browsers silently drop
+        cookies over 4096 bytes.
     :param on_oversize: ``"drop_oldest"`` drops the oldest messages until the
         cookie fits and logs a WARNING; ``"raise"`` makes the ``flash()``
         call that overflows raise :class:`~wsgi_flash.exceptions.CookieTooLargeError`.
     :param keep_filtered_out: when True, a read with ``category_filter``
         consumes only the categories it returned; the others stay for a later
         request. Flask (and the default) discards them.
+    :param rate_limit: ``(burst, period)``: at most ``burst`` WARNINGs of one
+        kind (invalid cookies, oversized flashes) at once on
+        ``wsgi_flash.flash``, refilled over ``period`` seconds; the next one
+        says how many were suppressed. None logs every one.
 
     .. versionadded:: 0.1
     """
@@ -110,25 +133,48 @@ class FlashMiddleware:
         max_cookie_size: int = 4093,
         on_oversize: t.Literal["drop_oldest", "raise"] = "drop_oldest",
         keep_filtered_out: bool = False,
+        rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable; FlashMiddleware(app, secret_key=...)")
         _check_key("secret_key", secret_key)
         for key in _sequence("fallback_secret_keys", fallback_secret_keys):
             _check_key("fallback_secret_keys", key)
-        if not cookie_name or not set(cookie_name) <= _TOKEN_CHARS:
-            raise ValueError(f"cookie_name must be a non-empty HTTP token, not {cookie_name!r}")
+        if (
+            not isinstance(cookie_name, str)
+            or not cookie_name
+            or not set(cookie_name) <= _TOKEN_CHARS
+        ):
+            raise ValueError(
+                f"cookie_name must be a non-empty HTTP token, not {_shown(cookie_name)}"
+            )
         if isinstance(max_age, timedelta):
             max_age = max_age.total_seconds()
-        if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not max_age > 0:
-            raise ValueError(f"max_age must be a positive number of seconds, not {max_age!r}")
-        for name, value in (("path", path), ("domain", domain)):
-            if value is not None and (not isinstance(value, str) or set(value) & set(";,\r\n\0 ")):
+        # (not 0 < x <= limit) also refuses nan and inf.
+        if (
+            isinstance(max_age, bool)
+            or not isinstance(max_age, (int, float))
+            or not 0 < max_age <= MAX_MAX_AGE
+        ):
+            raise ValueError(
+                "max_age must be a number of seconds (or a timedelta) above 0 and at most 400"
+                f" days ({MAX_MAX_AGE}), not {_shown(max_age)}"
+            )
+        if not isinstance(path, str):
+            raise TypeError(f"path must be a str such as '/', not {_shown(path)}")
+        if not _PATH.fullmatch(path):
+            raise ValueError(
+                "path must start with '/' and hold only printable ASCII without ';', ',' or"
+                f" spaces (RFC 6265 path-value), not {_shown(path)}"
+            )
+        if domain is not None:
+            if not isinstance(domain, str):
+                raise TypeError(f"domain must be a host name or None, not {_shown(domain)}")
+            if len(domain) > 254 or not _DOMAIN.fullmatch(domain):
                 raise ValueError(
-                    f"{name} must be a cookie attribute value without ';', not {value!r}"
+                    "domain must be a host name such as 'example.com' (letters, digits, '-' and"
+                    f" '.'), or None for a host-only cookie, not {_shown(domain)}"
                 )
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/', not {path!r}")
         if secure not in (None, True, False):
             raise TypeError(f"secure must be True, False or None (automatic), not {secure!r}")
         if samesite is not None:
@@ -139,9 +185,10 @@ class FlashMiddleware:
             samesite = t.cast(t.Literal["Lax", "Strict", "None"], _SAMESITE[samesite.lower()])
             if samesite == "None" and secure is False:
                 raise ValueError("samesite='None' needs a Secure cookie; leave secure=None or True")
-        if type(max_cookie_size) is not int or max_cookie_size < 128:
+        if type(max_cookie_size) is not int or not 128 <= max_cookie_size <= _BROWSER_COOKIE_LIMIT:
             raise ValueError(
-                f"max_cookie_size must be an int of at least 128, not {max_cookie_size!r}"
+                "max_cookie_size must be an int from 128 to 4096 (browsers drop larger"
+                f" cookies), not {_shown(max_cookie_size)}"
             )
         if on_oversize not in ("drop_oldest", "raise"):
             raise ValueError(f"on_oversize must be 'drop_oldest' or 'raise', not {on_oversize!r}")
@@ -159,6 +206,21 @@ class FlashMiddleware:
         self.max_cookie_size = max_cookie_size
         self.on_oversize = on_oversize
         self.keep_filtered_out = bool(keep_filtered_out)
+        self._log = LimitedLog(logger, rate_limit)
+        self.rate_limit = self._log.rate_limit
+
+        for name, key in (
+            ("secret_key", secret_key),
+            *((f"fallback_secret_keys[{i}]", k) for i, k in enumerate(self.fallback_secret_keys)),
+        ):
+            weakness = _key_weakness(key)
+            if weakness:
+                logger.warning(
+                    "%s %s, so it may be guessed; use a random one:"
+                    " python -c 'import secrets; print(secrets.token_hex(32))'",
+                    name,
+                    weakness,
+                )
 
         self._signer = TimedSigner(secret_key, self.fallback_secret_keys, _SALT)
         self._cookie_marker = cookie_name + "="
@@ -167,6 +229,16 @@ class FlashMiddleware:
         self._attributes = [self._format_attributes(s) for s in (False, True)]
         expired = "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
         self._deletions = [f"{cookie_name}={expired}{attrs}" for attrs in self._attributes]
+
+    @property
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counters of the WARNINGs about client data, per kind
+        (``invalid_cookie``, ``oversize``, ``read_after_start_response``):
+        ``{"logged": n, "suppressed": n}``.
+
+        .. versionadded:: 0.2
+        """
+        return self._log.stats()
 
     def _format_attributes(self, secure: bool) -> str:
         parts = [f"; Domain={self.domain}" if self.domain else ""]
@@ -198,17 +270,19 @@ class FlashMiddleware:
         """The Set-Cookie value storing ``messages``, dropping the oldest
         ones if it would not fit (or deleting the cookie if none fit)."""
         header = self._cookie_for(messages, secure)
-        if len(header) <= self.max_cookie_size:
+        if header is not None and len(header) <= self.max_cookie_size:
             return header
         # Find the fewest oldest messages to drop; sizes grow with the count.
         low, high = 1, len(messages)
         while low < high:
             middle = (low + high) // 2
-            if len(self._cookie_for(messages[middle:], secure)) <= self.max_cookie_size:
+            header = self._cookie_for(messages[middle:], secure)
+            if header is not None and len(header) <= self.max_cookie_size:
                 high = middle
             else:
                 low = middle + 1
-        logger.warning(
+        self._log.warning(
+            "oversize",
             "flash cookie would exceed max_cookie_size=%d bytes: dropped the %d oldest of %d"
             " message(s)",
             self.max_cookie_size,
@@ -216,10 +290,17 @@ class FlashMiddleware:
             len(messages),
         )
         kept = messages[low:]
-        return self._cookie_for(kept, secure) if kept else self._deletions[secure]
+        header = self._cookie_for(kept, secure) if kept else None
+        return self._deletions[secure] if header is None else header
 
-    def _cookie_for(self, messages: list[Message], secure: bool) -> str:
-        return f"{self.cookie_name}={self._signer.sign(dump(messages))}{self._attributes[secure]}"
+    def _cookie_for(self, messages: list[Message], secure: bool) -> str | None:
+        """The Set-Cookie value storing ``messages``, or None when their
+        payload is longer than a reader accepts (:data:`MAX_PAYLOAD`, which
+        a compressible message can exceed inside a small cookie)."""
+        payload = dump(messages)
+        if len(payload) > MAX_PAYLOAD:
+            return None
+        return f"{self.cookie_name}={self._signer.sign(payload)}{self._attributes[secure]}"
 
     def _load(self, cookie_header: str, environ: WSGIEnvironment) -> tuple[list[Message], bool]:
         """The messages in the request's cookie and whether it was invalid."""
@@ -230,7 +311,8 @@ class FlashMiddleware:
             payload, _fallback = self._signer.unsign(value, self.max_age)
             return parse(payload), False
         except InvalidToken as error:
-            logger.warning(
+            self._log.warning(
+                "invalid_cookie",
                 "discarded an invalid flash cookie from %s (%s); treating it as no messages",
                 escape(environ.get("REMOTE_ADDR", "-")),
                 error.reason,
@@ -374,11 +456,12 @@ def flash(environ_or_request: t.Any, message: t.Any, category: str = "message") 
     state.stored.append((category, message))
     middleware = state.middleware
     if middleware.on_oversize == "raise":
-        size = len(middleware._cookie_for(state.to_store(), True))
-        if size > middleware.max_cookie_size:
+        header = middleware._cookie_for(state.to_store(), True)
+        if header is None or len(header) > middleware.max_cookie_size:
             state.stored.pop()
+            size = f"{len(header)} bytes" if header else f"hold over {MAX_PAYLOAD} bytes of JSON"
             raise CookieTooLargeError(
-                f"flash() would make the flash cookie {size} bytes, over max_cookie_size="
+                f"flash() would make the flash cookie {size}, over max_cookie_size="
                 f"{middleware.max_cookie_size}; flash less, or read pending messages first"
             )
 
@@ -410,7 +493,8 @@ def get_flashed_messages(
         flashes = state.snapshot = state.stored
         state.stored = []
         if state.headers_sent and flashes:
-            logger.warning(
+            state.middleware._log.warning(
+                "read_after_start_response",
                 "get_flashed_messages() was called after start_response: the %d message(s) it"
                 " returned stay in the cookie and will show again; read them before start_response",
                 len(flashes),
@@ -454,6 +538,39 @@ def _sequence(name: str, value: t.Any) -> t.Sequence[t.Any]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise TypeError(f"{name} must be a list or tuple of keys, not {type(value).__name__}")
     return value
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message: short, and never failing (the repr
+    of an int of over 4300 digits raises on Python 3.11+)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= 80 else f"{text[:80]}...({len(text) - 80} more)"
+
+
+def _key_weakness(key: str | bytes) -> str | None:
+    """Why ``key`` is obviously guessable, or None: few distinct bytes, or
+    one short pattern repeated (``aaaa...``, ``abcabc...``). Keys too short
+    to sign are refused before; this only warns."""
+    data = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    distinct = len(set(data))
+    if distinct < _MIN_DISTINCT_KEY_BYTES:
+        return f"has only {distinct} distinct byte(s)"
+    # The shortest period, from the Knuth-Morris-Pratt failure function.
+    border = [0] * len(data)
+    matched = 0
+    for index in range(1, len(data)):
+        while matched and data[index] != data[matched]:
+            matched = border[matched - 1]
+        if data[index] == data[matched]:
+            matched += 1
+        border[index] = matched
+    period = len(data) - border[-1]
+    if period * 2 <= len(data):
+        return f"repeats one {period}-byte pattern"
+    return None
 
 
 def _check_key(name: str, key: t.Any) -> None:

@@ -257,16 +257,43 @@ _ENDED = _Call()
 _ENDED.finalized = True
 
 
-class _TeardownIterator(ClosingIterator):
-    """Remembers an exception raised while streaming, for the teardown hooks
-    that run on ``close()``."""
+class _ClosingBody(ClosingIterator):
+    """The response body and the callbacks that close with it: what closing
+    them raises (the app iterable's ``close()``, say) is the request's error,
+    which the teardown hooks get, as Flask's teardown gets the unhandled
+    exception."""
 
     __slots__ = ("_call",)
 
     def __init__(
-        self, iterable: t.Iterable[bytes], callbacks: list[t.Callable[[], object]], call: _Call
+        self, body: t.Iterable[bytes], closers: t.Sequence[t.Callable[[], object]], call: _Call
     ) -> None:
-        super().__init__(iterable, callbacks)
+        super().__init__(body, closers)
+        self._call = call
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except Exception as error:
+            if self._call.error is None:
+                self._call.error = error
+            raise
+
+
+class _TeardownIterator(ClosingIterator):
+    """The body of a request with teardown hooks, which run on ``close()``
+    after the body closed; remembers an exception raised while streaming or
+    closing, for them."""
+
+    __slots__ = ("_call",)
+
+    def __init__(
+        self, body: t.Iterable[bytes], closers: t.Sequence[t.Callable[[], object]], call: _Call
+    ) -> None:
+        closing_body = _ClosingBody(body, closers, call)
+        # The request ends once its teardown hooks ran.
+        super().__init__(closing_body, [call.teardown, call.end])
+        self._iterator = closing_body._iterator  # one step less per chunk
         self._call = call
 
     def __next__(self) -> bytes:
@@ -560,9 +587,7 @@ class RequestHooks(HookScope):
                     closers = [call.close]
                 body = response(call.environ, start_response)
         if call.plan.teardown:
-            # The request ends once its teardown hooks ran.
-            closers = [*(closers or ()), call.teardown, call.end]
-            return _TeardownIterator(body, closers, call)
+            return _TeardownIterator(body, closers or (), call)
         if closers:
             return ClosingIterator(body, closers)
         return body
