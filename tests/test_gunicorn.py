@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import pathlib
+import re
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.servers import ROOT, Server, free_port, gunicorn, serve, server_env
+from tests.servers import ROOT, Server, free_port, gunicorn, serve_on_free_port, server_env
+from wsgi_flash.cli import format_bind, parse_bind
 
 SECRET = "gunicorn-test-secret-key-0123456789"
 NEW_SECRET = "gunicorn-test-rotated-key-0123456789"
@@ -102,32 +104,99 @@ def test_bad_configuration_stops_gunicorn_at_start(tmp_path: pathlib.Path) -> No
     ("server", "app"),
     [
         pytest.param("gunicorn", "flash_app:app", id="gunicorn"),
+        pytest.param("waitress", "flash_app:app", id="waitress"),
+        pytest.param("uwsgi", "flash_app:app", id="uwsgi"),
         pytest.param("werkzeug", "flash_app:factory()", id="werkzeug-factory"),
     ],
 )
 def test_cli_serve(tmp_path: pathlib.Path, server: str, app: str) -> None:
-    port = free_port()
     config = tmp_path / "wsgi_flash.toml"
     config.write_text(f'secret_key = "{SECRET}"\n[proxy]\nx_for = 1\n', encoding="utf-8")
-    command = [
-        sys.executable,
-        "-m",
-        "wsgi_flash",
-        "serve",
-        app,
-        "--config",
-        str(config),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--server",
-        server,
-    ]
-    with serve(command, port, tmp_path / "log") as running:
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "wsgi_flash",
+            "serve",
+            app,
+            "--config",
+            str(config),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--server",
+            server,
+        ]
+
+    with serve_on_free_port(command, tmp_path / "log") as running:
         cookie = flash_cookie(running, "served")
         data = running.json("/read", {"Cookie": cookie, "X-Forwarded-For": "203.0.113.9"})
         assert data["messages"] == [["info", "served"]]
+        # waitress would have removed the header: serve turns that off for ProxyFix.
         assert data["remote_addr"] == "203.0.113.9"
-        time.sleep(0.1)
+        status, _, _ = running.request("GET", "/read", {"Cookie": "flash=forged.cookie"})
+        assert status == 200
+        # With no logging configured, serve sets up records with level and logger.
+        line = wait_for_line(running, "discarded an invalid flash cookie")
     assert f"serving {app}" in running.log()
+    assert re.search(r"^\d{4}-\d\d-\d\d [\d:,]+ \[\d+\] WARNING wsgi_flash\.flash: ", line), line
+
+
+def wait_for_line(server: Server, text: str, seconds: float = 10.0) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for line in server.log().splitlines():
+            if text in line:
+                return line
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not logged within {seconds} s:\n{server.log()}")
+
+
+@pytest.mark.parametrize(
+    ("bind", "expected"),
+    [
+        pytest.param("127.0.0.1:8001", ("127.0.0.1", 8001), id="host-port"),
+        pytest.param(":8001", ("0.0.0.0", 8001), id="empty-host-is-every-interface"),
+        pytest.param("localhost", ("localhost", 8000), id="host-only"),
+        pytest.param("[::1]:8001", ("::1", 8001), id="ipv6"),
+        pytest.param("[::1]", ("::1", 8000), id="ipv6-no-port"),
+        pytest.param("0.0.0.0:65535", ("0.0.0.0", 65535), id="highest-port"),
+    ],
+)
+def test_bind_means_what_it_means_to_gunicorn(bind: str, expected: tuple[str, int]) -> None:
+    assert parse_bind(bind) == expected
+    # gunicorn itself reads the address the same way.
+    from gunicorn.util import parse_address
+
+    host, port = expected
+    assert parse_address(format_bind(host, port)) == (host, port)
+    if bind.startswith(":"):
+        # gunicorn keeps the empty host, which the socket binds as every interface.
+        assert parse_address(bind) == ("", 8001)
+
+
+@pytest.mark.parametrize(
+    ("bind", "message"),
+    [
+        pytest.param(":99999", "from 1 to 65535, not 99999", id="too-high"),
+        pytest.param(":0", "from 1 to 65535, not 0", id="zero"),
+        pytest.param(":-1", "must be a number", id="negative"),
+        pytest.param(":" + "9" * 5000, "must be a number", id="huge"),
+        pytest.param("host:http", "must be a number", id="service-name"),
+        pytest.param("::1:8000", "IPv6 address in brackets", id="bare-ipv6"),
+        pytest.param("[::1", "must be HOST:PORT", id="open-bracket"),
+    ],
+)
+def test_bad_bind_is_a_clear_error_before_any_server_starts(bind: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "wsgi_flash", "serve", "flash_app:app", "--bind", bind],
+        env=server_env({"WSGI_FLASH_SECRET_KEY": SECRET}),
+        cwd=ROOT,
+        capture_output=True,
+        timeout=30,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr

@@ -11,7 +11,12 @@
 factory), wraps it in the stack configured by the file and ``WSGI_FLASH_*``
 variables, and serves it with gunicorn when it is installed
 (``pip install wsgi_flash[gunicorn]``), else with Werkzeug's development
-server. ``python -m wsgi_flash`` is the same command.
+server; ``--server waitress`` and ``--server uwsgi`` choose those.
+``--bind`` means the same on every server: ``HOST:PORT``, ``[IPv6]:PORT``,
+``HOST`` (port 8000) or ``:PORT``, where an empty host is every interface
+(``0.0.0.0``), as for gunicorn. When nothing configured logging, records go
+to stderr with time, level and logger. ``python -m wsgi_flash`` is the same
+command.
 """
 
 from __future__ import annotations
@@ -48,11 +53,42 @@ def import_app(spec: str) -> WSGIApplication:
     return t.cast("WSGIApplication", app)
 
 
+DEFAULT_PORT = 8000
+SERVERS = ("auto", "gunicorn", "waitress", "uwsgi", "werkzeug")
+LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
+
+
 def parse_bind(bind: str) -> tuple[str, int]:
-    host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdigit():
-        raise SystemExit(f"wsgi-flash: --bind must be HOST:PORT, not {bind!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    """``(host, port)`` from ``HOST:PORT``, ``[IPv6]:PORT``, ``HOST`` or
+    ``:PORT``, as gunicorn reads them: an empty host is every interface
+    (``0.0.0.0``) and a missing port is 8000. Anything else, or a port outside
+    1-65535, exits with a message."""
+    usage = f"wsgi-flash: --bind must be HOST:PORT, [IPv6]:PORT, HOST or :PORT, not {bind!r}"
+    if bind.startswith("["):
+        host, bracket, rest = bind[1:].partition("]")
+        if not bracket or not host or (rest and not rest.startswith(":")):
+            raise SystemExit(usage)
+        port_text = rest[1:] if rest else str(DEFAULT_PORT)
+    elif bind.count(":") > 1:
+        raise SystemExit(f"{usage} (write an IPv6 address in brackets)")
+    else:
+        host, sep, port_text = bind.partition(":")
+        if not sep:
+            port_text = str(DEFAULT_PORT)
+        host = host or "0.0.0.0"
+    if any(ch.isspace() or ch in "/?#@" for ch in host):
+        raise SystemExit(usage)
+    # Digits only, and few of them, before int(): no sign, no 4,300-digit text.
+    if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5):
+        raise SystemExit(f"wsgi-flash: --bind port must be a number from 1 to 65535, not {bind!r}")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise SystemExit(f"wsgi-flash: --bind port must be from 1 to 65535, not {port}")
+    return host, port
+
+
+def format_bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def have_gunicorn() -> bool:
@@ -63,12 +99,14 @@ def have_gunicorn() -> bool:
     return sys.platform != "win32"
 
 
-def serve_gunicorn(app: WSGIApplication, bind: str, workers: int, worker_class: str) -> None:
+def serve_gunicorn(
+    app: WSGIApplication, host: str, port: int, workers: int, worker_class: str
+) -> None:
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.cfg.set("bind", bind)
+            self.cfg.set("bind", [format_bind(host, port)])
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", worker_class)
 
@@ -78,12 +116,73 @@ def serve_gunicorn(app: WSGIApplication, bind: str, workers: int, worker_class: 
     Server().run()
 
 
-def serve_werkzeug(app: WSGIApplication, bind: str, workers: int) -> None:
+def serve_werkzeug(app: WSGIApplication, host: str, port: int, workers: int) -> None:
     from werkzeug.serving import run_simple
 
-    host, port = parse_bind(bind)
     # Werkzeug forks a process per request with processes > 1; threads otherwise.
     run_simple(host, port, app, threaded=workers <= 1, processes=max(workers, 1))
+
+
+def serve_waitress(app: WSGIApplication, host: str, port: int, workers: int, proxy: bool) -> None:
+    from waitress import serve
+
+    # waitress is one process with a thread pool: --workers sets the threads
+    # (at least its default 4). It removes X-Forwarded-* and Forwarded by
+    # default; with ProxyFix configured, let them through to ProxyFix, which
+    # decides whom to trust.
+    serve(
+        app,
+        host=host,
+        port=port,
+        threads=max(workers, 4),
+        clear_untrusted_proxy_headers=not proxy,
+        _quiet=False,
+    )
+
+
+def serve_uwsgi(spec: str, config_path: str | None, host: str, port: int, workers: int) -> None:
+    """Replace this process with uWSGI speaking HTTP on ``host:port``; its
+    workers import :mod:`wsgi_flash._uwsgi`, which builds the same stack."""
+    import shutil
+
+    binary = shutil.which("uwsgi") or os.path.join(os.path.dirname(sys.executable), "uwsgi")
+    if not os.access(binary, os.X_OK):
+        raise SystemExit("wsgi-flash: uwsgi is not installed; pip install wsgi_flash[uwsgi]")
+    if config_path is not None:
+        os.environ["WSGI_FLASH_CONFIG"] = os.path.abspath(config_path)
+    args = [
+        binary,
+        "--http-socket",
+        format_bind(host, port),
+        "--master",
+        "--processes",
+        str(max(workers, 1)),
+        "--enable-threads",
+        "--die-on-term",
+        "--need-app",
+        "--strict",
+        "--home",
+        sys.prefix,
+        "--chdir",
+        os.getcwd(),
+        "--module",
+        "wsgi_flash._uwsgi:application",
+        "--pyargv",
+        spec,
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(binary, args)
+
+
+def configure_logging() -> None:
+    """Records with time, level and logger on stderr, unless the app or the
+    environment already configured logging (then leave it alone)."""
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
 
 def load_config(path: str | None) -> Config:
@@ -99,13 +198,18 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve an app wrapped in the configured stack")
     serve.add_argument("app", help="module:name or module:factory()")
     serve.add_argument("--config", help="TOML file (default: $WSGI_FLASH_CONFIG)")
-    serve.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
+    serve.add_argument(
+        "--bind",
+        default="127.0.0.1:8000",
+        help="HOST:PORT, [IPv6]:PORT, HOST or :PORT (every interface), as for gunicorn"
+        " (default %(default)s)",
+    )
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument(
         "--server",
-        choices=("auto", "gunicorn", "werkzeug"),
+        choices=SERVERS,
         default="auto",
-        help="gunicorn when installed (auto), or Werkzeug's development server",
+        help="gunicorn when installed (auto), waitress, uwsgi, or Werkzeug's development server",
     )
     serve.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     check = commands.add_parser("check", help="validate a configuration and print the stack")
@@ -128,16 +232,24 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     if args.command == "check":
         print(config.describe())
         return 0
-    app = config.wrap(import_app(args.app))
+    host, port = parse_bind(args.bind)
     server = args.server
     if server == "auto":
         server = "gunicorn" if have_gunicorn() else "werkzeug"
-    print(f"wsgi-flash: serving {args.app} on http://{args.bind}/ with {server}", file=sys.stderr)
+    bind = format_bind(host, port)
+    print(f"wsgi-flash: serving {args.app} on http://{bind}/ with {server}", file=sys.stderr)
     print(config.describe(), file=sys.stderr)
+    if server == "uwsgi":
+        serve_uwsgi(args.app, args.config, host, port, args.workers)
+        return 0
+    configure_logging()
+    app = config.wrap(import_app(args.app))
     if server == "gunicorn":
-        serve_gunicorn(app, args.bind, args.workers, args.worker_class)
+        serve_gunicorn(app, host, port, args.workers, args.worker_class)
+    elif server == "waitress":
+        serve_waitress(app, host, port, args.workers, proxy=config.enabled("proxy"))
     else:
-        serve_werkzeug(app, args.bind, args.workers)
+        serve_werkzeug(app, host, port, args.workers)
     return 0
 
 
