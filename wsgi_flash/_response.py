@@ -231,7 +231,7 @@ class Flavour:
             capture.write_to = start_response(response._status, wsgi_headers)
         else:
             capture.write_to = start_response(response._status, wsgi_headers, capture.exc_info)
-        return (capture if capture.written else capture.app_iter), response._on_close
+        return (capture if capture.written else capture.app_iter), response._on_close  # type: ignore[return-value,unused-ignore]
 
     def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
         # Flask's default mimetype, unless the hook gave a Content-Type.

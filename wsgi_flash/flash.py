@@ -537,7 +537,7 @@ def _select(
 def _sequence(name: str, value: t.Any) -> t.Sequence[t.Any]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise TypeError(f"{name} must be a list or tuple of keys, not {type(value).__name__}")
-    return value
+    return value  # type: ignore[no-any-return,unused-ignore]  # mypy < 2 (Python 3.9)
 
 
 def _shown(value: object) -> str:

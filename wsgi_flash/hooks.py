@@ -575,7 +575,7 @@ class RequestHooks(HookScope):
         closers: list[t.Callable[[], object]] | None = None
         body: t.Iterable[bytes]
         if response is call:
-            body = call.send(start_response, call.status, call.headers)
+            body = call.send(start_response, call.status, call.headers)  # type: ignore[arg-type,unused-ignore]
         else:
             untouched = None
             if call.app_iter is not None:
