@@ -4,19 +4,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint types pytest demo bench loadtest fuzz clean
+NOX := $(VENV)/bin/nox
+
+.PHONY: setup test test-one matrix lint types pytest demo bench loadtest fuzz clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' 'nox>=2024.4'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 lint: setup
-	$(VENV)/bin/ruff check wsgi_flash tests benchmarks examples
-	$(VENV)/bin/ruff format --check wsgi_flash tests benchmarks examples
+	$(VENV)/bin/ruff check wsgi_flash tests benchmarks examples noxfile.py
+	$(VENV)/bin/ruff format --check wsgi_flash tests benchmarks examples noxfile.py
 
 types: setup
 	$(VENV)/bin/mypy --strict wsgi_flash
@@ -24,7 +26,16 @@ types: setup
 pytest: setup
 	$(VENV)/bin/pytest
 
-test: lint types pytest
+# What CI runs: ruff once, then mypy --strict and the whole suite on every
+# supported Python (3.9-3.13, each in its own virtualenv under .nox/) and on
+# the oldest Werkzeug/itsdangerous/MarkupSafe allowed; see noxfile.py.
+test: lint matrix
+
+matrix: setup
+	$(NOX) --error-on-missing-interpreters --sessions tests oldest
+
+# Day-to-day: the same checks on .venv's interpreter only.
+test-one: lint types pytest
 
 # A new random secret key on every run, unless WSGI_FLASH_SECRET_KEY is set:
 # the demo ships no key that could end up in production.
@@ -54,4 +65,4 @@ fuzz: setup
 	done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .fuzz
+	rm -rf $(VENV) .nox build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .fuzz
