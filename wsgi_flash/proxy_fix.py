@@ -76,11 +76,13 @@ def _count(name: str, value: object) -> int:
             f"{name} must be an int, the number of proxies that set the header,"
             f" not {type(value).__name__}"
         )
+    # Not str(value) of any int: past 4,300 digits that raises ValueError.
+    shown = value if abs(value) < 10**6 else "a huge number"
     if value < 0:
-        raise ValueError(f"{name} must be 0 (ignore the header) or a number of proxies: {value}")
+        raise ValueError(f"{name} must be 0 (ignore the header) or a number of proxies: {shown}")
     if value > MAX_ELEMENTS:
         raise ValueError(
-            f"{name}={value} exceeds the {MAX_ELEMENTS} hops a header is read for;"
+            f"{name}={shown} exceeds the {MAX_ELEMENTS} hops a header is read for;"
             " count only the proxies in front of this server"
         )
     return int(value)
