@@ -427,3 +427,75 @@ def test_a_client_forging_proxy_headers_through_nginx_does_not_win(
     )
     # nginx dropped every underscore variant (ignore_invalid_headers).
     assert "6.6.6.7" not in (data["x_forwarded_for"] or "")
+
+
+# -- the README's server table --------------------------------------------------
+
+TABLE_COLUMNS = {
+    "gunicorn-sync": "gunicorn",
+    "gunicorn-gthread": "gunicorn",
+    "waitress": "waitress",
+    "uwsgi": "uWSGI",
+    "werkzeug": "Werkzeug",
+}
+
+
+def observe(server: servers.Server) -> dict[str, str]:
+    """What this server does, in the README table's words, row by row."""
+    marker = uuid.uuid4().hex
+    underscore = info(server.port, "/plain/info", {"X_Forwarded_For": "6.6.6.6"})
+    escape = info(server.port, "/plain/a%zzb")
+    decoded = escape["path_info"].replace("/plain", "", 1)
+    proto = info(server.port, "/plain/info", {"X-Forwarded-Proto": "https"})
+    server.raw(raw_target(f"/t/{marker}/a%u0041"))
+    record = wait_for(
+        lambda: [line for line in server.log().splitlines() if marker in line], "a record"
+    )[0]
+    return {
+        "``X_Forwarded_For`` header (underscore)": (
+            "merged into ``X-Forwarded-For``" if underscore["x_forwarded_for"] else "dropped"
+        ),
+        "``/a%zzb`` becomes ``PATH_INFO``": f"``{decoded!r}``",
+        "raw target for the checks": (
+            "yes" if (escape["raw_target"] or "").endswith("/plain/a%zzb") else "no"
+        ),
+        # The matrix's gunicorn does not list the client in forwarded_allow_ips.
+        "a client's ``X-Forwarded-Proto: https``": (
+            "sets the scheme"
+            if proto["scheme"] == "https"
+            else "only from ``forwarded_allow_ips``"
+            if server.name.startswith("gunicorn")  # type: ignore[attr-defined]
+            else "ignored"
+        ),
+        "a WARNING, no logging configured": (
+            "``LEVEL:logger:message``"
+            if record.startswith("WARNING:wsgi_flash.")
+            else "bare message"
+        ),
+    }
+
+
+def readme_server_table() -> dict[str, dict[str, str]]:
+    """The list-table after ``.. server-table`` in README.rst, as
+    ``{column: {row: cell}}``."""
+    text = README.read_text(encoding="utf-8").split(".. server-table-start", 1)[1]
+    text = text.split(".. server-table-end", 1)[0]
+    rows: list[list[str]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("* - "):
+            rows.append([stripped[4:]])
+        elif stripped.startswith("- ") and rows:
+            rows[-1].append(stripped[2:])
+    header, *body = rows
+    return {
+        column: {row[0]: row[index] for row in body} for index, column in enumerate(header) if index
+    }
+
+
+def test_readme_server_table_is_what_the_server_does(server: servers.Server) -> None:
+    column = TABLE_COLUMNS[server.name]  # type: ignore[attr-defined]
+    observed = observe(server)
+    assert readme_server_table()[column] == observed, (
+        f"README.rst's server table is stale for {column}; it should say {observed}"
+    )

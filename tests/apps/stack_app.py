@@ -41,6 +41,7 @@ def view(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
         "scheme": environ.get("wsgi.url_scheme"),
         "host": environ.get("HTTP_HOST"),
         "path_info": environ.get("PATH_INFO"),
+        "raw_target": environ.get("RAW_URI") or environ.get("REQUEST_URI"),
         "x_forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
         "forwarded": environ.get("HTTP_FORWARDED"),
         "calls": list(calls),
