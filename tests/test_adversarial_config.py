@@ -348,6 +348,24 @@ def test_a_toml_number_out_of_bounds_is_an_error_naming_the_file(
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('[proxy]\nenabled = "false"\nx_for = 1\n', id="enabled-str"),
+        pytest.param("[proxy]\nenabled = 0\n", id="enabled-int"),
+        pytest.param('[proxy]\nremove_untrusted_headers = "false"\n', id="option-str"),
+        pytest.param('[flash]\nhttponly = "no"\n', id="httponly-str"),
+    ],
+)
+def test_a_toml_boolean_must_be_true_or_false(tmp_path: pathlib.Path, text: str) -> None:
+    """``enabled = "false"`` is a truthy str: it turned ProxyFix on, trusting
+    X-Forwarded-For from every peer."""
+    path = tmp_path / "wsgi_flash.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{path}: .*expected true or false"):
+        Config.load(path, secret_key=SECRET)
+
+
+@pytest.mark.parametrize(
     "max_age",
     [
         pytest.param(float("inf"), id="inf"),

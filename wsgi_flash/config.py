@@ -357,6 +357,9 @@ def convert(value: t.Any, annotation: str, *, text: bool) -> t.Any:
     """
     optional = "None" in annotation
     if not text:
+        if annotation == "bool" and type(value) is not bool:
+            # enabled = "false" in TOML is a truthy str: it turned a section on.
+            raise ValueError("expected true or false")
         if isinstance(value, list) and "tuple[" in annotation:
             return tuple(value)
         if isinstance(value, str) and annotation.startswith("type["):
