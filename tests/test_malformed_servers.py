@@ -99,7 +99,8 @@ def werkzeug(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[JsonLogged]
     saved = [(log, log.level, log.propagate, list(log.handlers)) for log in loggers]
     app = create_app(str(log_path))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", servers.free_port(), app, threaded=True)
+    # Port 0: the kernel picks a free port at bind time; no race.
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
