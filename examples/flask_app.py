@@ -1,23 +1,30 @@
 """wsgi_flash with Flask: ``flask --app examples.flask_app run``.
 
-Views and the template use Flask's names, ``flash`` and
-``get_flashed_messages``, backed by wsgi_flash's cookie (no Flask session and
-no ``SECRET_KEY`` needed). A RequestHooks login gate runs in front of Flask,
-and ProxyFix trusts one proxy on this host.
+``init_app(app)`` installs the stack around ``app.wsgi_app``, configured
+from ``app.config``: Flask's ``SECRET_KEY`` signs the flash cookie (with a
+salt of its own), and ``WSGI_FLASH_PROXY`` makes ProxyFix trust one proxy on
+this host. Views and the template use Flask's own ``flash`` and
+``get_flashed_messages``; the messages travel in the wsgi_flash cookie. A
+RequestHooks login gate runs in front of Flask.
+
+The same app runs under ``gunicorn examples.flask_app:app``, with or without
+``-c python:wsgi_flash.gunicorn``: when that config installs the stack too,
+the app's own stack steps aside, so nothing is handled twice.
 """
 
 from __future__ import annotations
 
 import os
 
-from flask import Flask, redirect, render_template_string, request
+from flask import Flask, flash, redirect, render_template_string, request
 from markupsafe import escape
 
-from wsgi_flash import RequestHooks, flash
-from wsgi_flash.flask import flash as flask_flash
+import wsgi_flash
+from wsgi_flash import RequestHooks
 from wsgi_flash.flask import init_app
 
-# Demo only: anyone can read this key. Set WSGI_FLASH_SECRET_KEY in production.
+# Demo only: anyone can read this key. Set WSGI_FLASH_SECRET_KEY (or Flask's
+# FLASK_SECRET_KEY) in production.
 SECRET_KEY = os.environ.get(
     "WSGI_FLASH_SECRET_KEY", "demo-only-secret-key-do-not-use-in-production"
 )
@@ -37,6 +44,8 @@ PAGE = """<!doctype html>
 """
 
 app = Flask(__name__)
+app.config.from_mapping(SECRET_KEY=SECRET_KEY, WSGI_FLASH_PROXY=PROXY)
+app.config.from_prefixed_env()  # FLASK_SECRET_KEY=..., as Flask apps read it
 
 
 @app.get("/")
@@ -46,7 +55,7 @@ def index():
 
 @app.post("/save")
 def save():
-    flask_flash("Saved.", "success")
+    flash("Saved.", "success")
     return redirect("/", 303)
 
 
@@ -69,10 +78,10 @@ hooks = RequestHooks(app.wsgi_app)
 def require_login(hook_request):
     # A real app checks its session; a cookie is enough for the demo.
     if "user" not in hook_request.cookies:
-        flash(hook_request, "Log in to see that page.", "error")
+        wsgi_flash.flash(hook_request, "Log in to see that page.", "error")
         return "", 303, {"Location": "/"}
     return None
 
 
 app.wsgi_app = hooks
-init_app(app, secret_key=SECRET_KEY, proxy=PROXY)
+init_app(app)
