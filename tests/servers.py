@@ -306,7 +306,8 @@ def _all_workers_booted(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{workers} workers not booted in {seconds} s:\n{server.log()}")
             time.sleep(0.05)
-        time.sleep(0.3)  # each booted worker still imports and wraps the app
+        # A booted worker still imports and wraps the app before it accepts;
+        # tests that need requests spread over workers poll for that.
         yield server
 
 
