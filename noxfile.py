@@ -50,13 +50,13 @@ _add_pyenv_interpreters()
 
 
 def _check(session: nox.Session, *, deps: str) -> None:
-    """mypy for this interpreter's version, then the whole suite."""
-    session.run("python", "-m", "mypy", "--strict", "wsgi_flash")
+    """The whole suite, then mypy for this interpreter's version."""
     env = {
         "MATRIX_PYTHONS": ",".join(PYTHONS),
         "MATRIX_DEPS": deps,
     }
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs, env=env)
+    session.run("python", "-m", "mypy", "--strict", "wsgi_flash")
 
 
 @nox.session(python=PYTHONS)
