@@ -499,3 +499,23 @@ def test_readme_server_table_is_what_the_server_does(server: servers.Server) -> 
     assert readme_server_table()[column] == observed, (
         f"README.rst's server table is stale for {column}; it should say {observed}"
     )
+
+
+def test_the_readme_logging_line_in_gunicorn_conf_reaches_the_workers(
+    tmp_path: pathlib.Path,
+) -> None:
+    readme = README.read_text(encoding="utf-8")
+    line = next(
+        x.strip() for x in readme.splitlines() if x.strip().startswith("logging.basicConfig(")
+    )
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(f"import logging\n{line}\n", encoding="utf-8")
+    with servers.gunicorn(APP, tmp_path / "gunicorn.log", workers=1, config=str(conf)) as running:
+        marker = uuid.uuid4().hex
+        running.raw(raw_target(f"/g/{marker}/a%u0041"))
+        record = wait_for(
+            lambda: [x for x in running.log().splitlines() if marker in x], "the record"
+        )[0]
+    assert re.match(
+        r"\d{4}-\d\d-\d\d [\d:,]+ WARNING wsgi_flash\.malformed: uri\.percent_u", record
+    )
