@@ -80,6 +80,8 @@ class Capture:
     #: The app's iterable once it returned one (None before, or if it raised).
     app_iter: t.Iterable[bytes] | None = None
     closed = False
+    #: What the app iterable's ``close()`` raised, if anything.
+    close_error: Exception | None = None
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
@@ -135,10 +137,15 @@ class Capture:
         return iter(self.app_iter or ())
 
     def close(self) -> None:
-        """Close the app's iterable, once."""
+        """Close the app's iterable, once; keep what its ``close()`` raised in
+        :attr:`close_error` before passing it on."""
         if not self.closed:
             self.closed = True
-            _close(self.app_iter)
+            try:
+                _close(self.app_iter)
+            except Exception as error:
+                self.close_error = error
+                raise
 
     def send(
         self, start_response: StartResponse, status: str, headers: list[t.Any]

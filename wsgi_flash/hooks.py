@@ -235,10 +235,13 @@ class _Call(Capture):
     def teardown(self) -> None:
         """Run the teardown hooks, all of them; then raise their errors."""
         request = self.request()
+        # As Flask's teardown gets the unhandled exception: also one that the
+        # app iterable's close() raised.
+        exc = self.error if self.error is not None else self.close_error
         errors: list[Exception] = []
         for hook in self.plan.teardown:
             try:
-                hook(request, self.error)
+                hook(request, exc)
             except Exception as error:
                 logger.exception("Teardown hook %s failed", hook_name(hook))
                 errors.append(error)
@@ -257,44 +260,21 @@ _ENDED = _Call()
 _ENDED.finalized = True
 
 
-class _ClosingBody(ClosingIterator):
-    """The response body and the callbacks that close with it: what closing
-    them raises (the app iterable's ``close()``, say) is the request's error,
-    which the teardown hooks get, as Flask's teardown gets the unhandled
-    exception."""
-
-    __slots__ = ("_call",)
-
-    def __init__(
-        self, body: t.Iterable[bytes], closers: t.Sequence[t.Callable[[], object]], call: _Call
-    ) -> None:
-        super().__init__(body, closers)
-        self._call = call
-
-    def close(self) -> None:
-        try:
-            super().close()
-        except Exception as error:
-            if self._call.error is None:
-                self._call.error = error
-            raise
-
-
 class _TeardownIterator(ClosingIterator):
-    """The body of a request with teardown hooks, which run on ``close()``
-    after the body closed; remembers an exception raised while streaming or
-    closing, for them."""
+    """Remembers an exception raised while streaming, or by the app
+    iterable's ``close()``, for the teardown hooks that run on ``close()``."""
 
     __slots__ = ("_call",)
 
     def __init__(
-        self, body: t.Iterable[bytes], closers: t.Sequence[t.Callable[[], object]], call: _Call
+        self, iterable: t.Iterable[bytes], callbacks: list[t.Callable[[], object]], call: _Call
     ) -> None:
-        closing_body = _ClosingBody(body, closers, call)
-        # The request ends once its teardown hooks ran.
-        super().__init__(closing_body, [call.teardown, call.end])
-        self._iterator = closing_body._iterator  # one step less per chunk
+        super().__init__(iterable, callbacks)
         self._call = call
+        if iterable is call.app_iter:
+            # The app's own iterable is closed through the call, which keeps
+            # what its close() raised (close_error) for the teardown hooks.
+            self._iterable = call
 
     def __next__(self) -> bytes:
         try:
@@ -587,7 +567,9 @@ class RequestHooks(HookScope):
                     closers = [call.close]
                 body = response(call.environ, start_response)
         if call.plan.teardown:
-            return _TeardownIterator(body, closers or (), call)
+            # The request ends once its teardown hooks ran.
+            closers = [*(closers or ()), call.teardown, call.end]
+            return _TeardownIterator(body, closers, call)
         if closers:
             return ClosingIterator(body, closers)
         return body
