@@ -31,7 +31,6 @@ import wsgi_flash.flask
 from tests.django_settings import FLASH_KEY, SETTINGS
 from tests.servers import gunicorn
 from wsgi_flash import FlashMiddleware
-from wsgi_flash.django import FlashStorage
 
 if not settings.configured:
     # The framework tests' example configures Django in this process too;
@@ -205,12 +204,16 @@ class MessagesTests(SimpleTestCase):
         )
 
     def test_request_factory(self) -> None:
+        from wsgi_flash.django import FlashStorage
+
         request = RequestFactory().get("/")
         request._messages = FlashStorage(request)
         messages.warning(request, "Careful")
         self.assertEqual([m.tags for m in messages.get_messages(request)], ["warning"])
 
     def test_request_factory_reads_the_request_cookie(self) -> None:
+        from wsgi_flash.django import FlashStorage
+
         self.add("From the cookie", constants.SUCCESS)
         cookie = self.client.cookies["flash"].value
         request = RequestFactory().get("/", HTTP_COOKIE=f"flash={cookie}")
