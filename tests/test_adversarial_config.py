@@ -707,3 +707,43 @@ def test_teardown_gets_the_exception_close_raised(after: str) -> None:
     assert len(seen) == 1 and isinstance(seen[0], CloseFailed)
     iterable.close()  # type: ignore[attr-defined]  # once only
     assert body.closed == 1 and len(seen) == 1
+
+
+# The hunt, through a real server: raw bytes a normal client cannot send -----------
+
+
+def _hostile_cookies() -> dict[str, bytes]:
+    return {
+        "latin-1-bytes": b"flash=caf\xe9\xff\x85",
+        "huge-timestamp": signed(b'[["info","x"]]', b"\xff" * 1900).encode(),
+        "float-overflow": signed(b'[["info",1e999]]').encode(),
+        "nan": signed(b'[["info",NaN]]').encode(),
+        "int-5000-digits": signed(b'[["info",' + b"9" * 5000 + b"]]", compress=True).encode(),
+        "nested-deep": signed(b'[["info",' + b"[" * 900 + b"]" * 900 + b"]]").encode(),
+        "many-separators": b"a=b;" * 1500 + b"flash=x",
+        "8k-value": b"flash=" + b"A" * 8000,
+        "repeated": b"flash=; flash=" + signed(b'[["info","second"]]').encode(),
+        "tampered": b"flash=" + signed(b'[["info","x"]]').encode()[:-2] + b"AA",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("worker_class", ["sync", "gthread"])
+def test_hostile_cookies_over_raw_sockets_never_give_a_500_or_a_traceback(
+    tmp_path: pathlib.Path, worker_class: str
+) -> None:
+    env = {"WSGI_FLASH_SECRET_KEY": SECRET, "WSGI_FLASH_FLASH_RATE_LIMIT": "5,86400"}
+    cookies = _hostile_cookies()
+    with gunicorn(
+        "flash_app:app", tmp_path / "log", workers=1, worker_class=worker_class, env=env
+    ) as server:
+        for name, cookie in [*cookies.items(), *[("flood", cookies["tampered"])] * 40]:
+            request = b"GET /read HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            answer = server.raw(request + b"Cookie: " + cookie + b"\r\n\r\n")
+            status = answer[:12]
+            assert status == b"HTTP/1.1 200", (name, answer[:300])
+            assert b'"messages": []' in answer, (name, answer[-300:])
+    log = server.log()
+    assert "Traceback" not in log and "InvalidResponseHeader" not in log, log
+    # 5 at once per kind, then silence for a day: a flood costs 5 lines.
+    assert log.count("discarded an invalid flash cookie") == 5, log
