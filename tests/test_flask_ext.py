@@ -355,3 +355,35 @@ def test_example_under_gunicorn(
         log = server.log()
         for sign_of_a_second_pass in ("untrusted peer", "invalid flash cookie", "Traceback"):
             assert sign_of_a_second_pass not in log
+
+
+def test_key_from_the_environment_as_the_gunicorn_config_reads_it() -> None:
+    app = flask.Flask(__name__)  # no SECRET_KEY: the key lives in the environment
+    init_app(app, environ={"WSGI_FLASH_SECRET_KEY": SECRET})
+
+    @app.post("/")
+    def save() -> str:
+        flask.flash("hi")
+        return ""
+
+    @app.get("/")
+    def show() -> t.Any:
+        return flask.get_flashed_messages()
+
+    client = app.test_client()
+    client.post("/")
+    assert client.get("/").json == ["hi"]
+
+
+def test_session_transaction_and_the_rest_of_the_session(app: flask.Flask) -> None:
+    @app.get("/")
+    def show() -> t.Any:
+        flask.flash("hello")
+        return {"user": flask.session.get("user"), "keys": sorted(flask.session)}
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user"] = "ada"
+    assert client.get("/").json == {"user": "ada", "keys": ["user"]}
+    with client.session_transaction() as session:
+        assert dict(session) == {"user": "ada"}  # the message is not in the session
