@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 from werkzeug.test import Client
 
+import wsgi_flash.flask
 from wsgi_flash import FlashMiddleware, flash, get_flashed_messages
 
 SECRET = "differential-test-secret-key-0123456789"
@@ -72,6 +73,13 @@ def make_flask_app() -> tuple[flask.Flask, list[t.Any]]:
     return app, seen
 
 
+def make_init_app_app() -> tuple[flask.Flask, list[t.Any]]:
+    """Flask's own functions, after init_app: the flash cookie, not the session."""
+    app, seen = make_flask_app()
+    wsgi_flash.flask.init_app(app)
+    return app, seen
+
+
 def make_our_app() -> tuple[FlashMiddleware, list[t.Any]]:
     seen: list[t.Any] = []
 
@@ -103,6 +111,20 @@ def test_same_results_as_flask(requests: list[list[Op]]) -> None:
         assert our_seen[number] == flask_seen[number], f"request {number}: {ops!r}"
         # Same types too: tuples with categories, Markup stays Markup.
         assert repr(our_seen[number]) == repr(flask_seen[number])
+
+
+@settings(max_examples=100)
+@given(st.lists(request_ops, min_size=1, max_size=6))
+def test_flask_functions_after_init_app_same_as_without(requests: list[list[Op]]) -> None:
+    flask_app, flask_seen = make_flask_app()
+    our_app, our_seen = make_init_app_app()
+    flask_client, our_client = flask_app.test_client(), our_app.test_client()
+    for number, ops in enumerate(requests):
+        _current[0] = ops
+        assert flask_client.get("/").status_code == 200
+        assert our_client.get("/").status_code == 200
+        assert repr(our_seen[number]) == repr(flask_seen[number]), f"request {number}: {ops!r}"
+        assert our_client.get_cookie("session") is None
 
 
 def _sequence(*requests: list[Op]) -> tuple[list[t.Any], list[t.Any]]:
