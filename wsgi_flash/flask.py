@@ -35,11 +35,13 @@ from flask import Flask, request
 from flask.sessions import SessionInterface, SessionMixin
 
 from ._adapter import FlashAround
+from ._reporting import REPORTER_KEY
 from .config import ENV_PREFIX, SECTIONS, TOP_LEVEL, Config, ConfigError
 from .flash import ENVIRON_KEY
 from .flash import flash as _flash
 from .flash import get_flashed_messages as _get_flashed_messages
 from .flash import peek_flashed_messages as _peek_flashed_messages
+from .hooks import CALLBACKS_KEY
 
 if t.TYPE_CHECKING:
     import os
@@ -53,9 +55,9 @@ FLASHES_KEY = "_flashes"
 # already ran outside (a gunicorn config, a wrapped wsgi.py).
 _MARKERS = {
     "proxy": "wsgi_flash.proxy_fix.orig",
-    "malformed": "wsgi_flash.malformed.reporter",
+    "malformed": REPORTER_KEY,
     "flash": ENVIRON_KEY,
-    "hooks": "wsgi_flash.hooks.request",
+    "hooks": CALLBACKS_KEY,
 }
 _NO_KEY = (
     "init_app() found no secret key for the flash cookie; set app.config['SECRET_KEY'] (or"
