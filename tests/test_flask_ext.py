@@ -387,3 +387,47 @@ def test_session_transaction_and_the_rest_of_the_session(app: flask.Flask) -> No
     assert client.get("/").json == {"user": "ada", "keys": ["user"]}
     with client.session_transaction() as session:
         assert dict(session) == {"user": "ada"}  # the message is not in the session
+
+
+@pytest.mark.parametrize(
+    "flashes",
+    [
+        pytest.param([("info", ("a", "tuple"))], id="tuple-message"),
+        pytest.param([("info", "ok"), "not a pair", ("x",)], id="odd-entries"),
+        pytest.param({"not": "a list"}, id="not-a-list"),
+    ],
+)
+def test_odd_messages_in_flasks_session_are_no_500(flashes: t.Any) -> None:
+    before = flask.Flask(__name__)
+    before.secret_key = SECRET
+
+    @before.post("/")
+    def save() -> str:
+        flask.session["_flashes"] = flashes
+        return ""
+
+    old_client = before.test_client()
+    old_client.post("/")
+    after = flask.Flask(__name__)
+    after.secret_key = SECRET
+    init_app(after)
+
+    @after.get("/")
+    def index() -> t.Any:
+        return [list(pair) for pair in flask.get_flashed_messages(True)]
+
+    client = after.test_client()
+    client.set_cookie("session", old_client.get_cookie("session").value)  # type: ignore[union-attr]
+    response = client.get("/")
+    assert response.status_code == 200
+    assert all(category == "info" for category, _ in response.json)
+
+
+@pytest.mark.parametrize("cookie", ["garbage", "a.b.c", "x" * 3000])
+def test_a_bad_flash_cookie_is_no_messages(app: flask.Flask, cookie: str) -> None:
+    @app.get("/")
+    def index() -> t.Any:
+        return flask.get_flashed_messages()
+
+    response = app.test_client().get("/", headers={"Cookie": f"flash={cookie}"})
+    assert (response.status_code, response.json) == (200, [])

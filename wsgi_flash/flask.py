@@ -299,9 +299,15 @@ class FlashingSession(SessionMixin):
         session = self.session
         if FLASHES_KEY not in session:
             return
-        for category, message in session.pop(FLASHES_KEY) or ():
+        flashes = session.pop(FLASHES_KEY)
+        if not isinstance(flashes, (list, tuple)):
+            return  # not what flask.flash stores: nothing to move
+        for entry in flashes:
+            if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+                continue
+            category, message = entry
             try:
-                _flash(self.environ, message, category)
+                _flash(self.environ, message, str(category))
             except TypeError:  # a value the session's JSON kept but flash() does not
                 _flash(self.environ, str(message), str(category))
 
