@@ -101,9 +101,28 @@ def last_items(value: str, count: int) -> list[str]:
     quotes fails validation), so a client cannot hide the proxies' items
     inside an unclosed quote.
     """
-    if len(value) <= MAX_LENGTH and "," not in value:
-        item = value.strip(" \t")
-        return [item] if item else []
+    if len(value) <= MAX_LENGTH:
+        # The common cases, without the general reading's copy: the last
+        # item (x_for=1, on every proxied request), or the last count items
+        # when none of them is empty. At most count + 1 parts: the last
+        # ones are items, the first is the rest of the value.
+        if count == 1:
+            rest, _, last = value.rpartition(",")
+            item = last.strip(" \t")
+            if item or not rest:
+                return [item] if item else []
+        else:
+            parts = value.rsplit(",", count)
+            if len(parts) <= count:
+                return [item for part in reversed(parts) if (item := part.strip(" \t"))]
+            items = [item for part in parts[:0:-1] if (item := part.strip(" \t"))]
+            if len(items) == count:
+                return items
+        # Empty items among the last ones: read on.
+    return _read_items_from_the_right(value, count)
+
+
+def _read_items_from_the_right(value: str, count: int) -> list[str]:
     # Reversed, the rightmost item comes first; a slice of at most
     # MAX_LENGTH characters, however long the value.
     window = value[: -MAX_LENGTH - 1 : -1]
