@@ -754,6 +754,17 @@ def test_waitress_without_readable_settings_is_judged_by_what_arrives(
         assert "waitress probably removed the proxy headers" in messages[0]
 
 
+def test_server_check_survives_a_server_that_breaks_pep_3333(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The first request is the one the server check looks at: an unhashable
+    # REMOTE_ADDR there must not be a 500 either.
+    environ = environ_with(SERVER_SOFTWARE="waitress", REMOTE_ADDR=["10.0.0.1"])
+    seen = run(ProxyFix(app, **WAITRESS_OPTIONS), environ)
+    assert seen["REMOTE_ADDR"] == ["10.0.0.1"]
+    assert not [message for message in warnings_of(caplog) if "waitress" in message]
+
+
 def test_server_check_costs_one_attribute_after_the_first_request() -> None:
     middleware = ProxyFix(app)
     assert middleware._server_unchecked

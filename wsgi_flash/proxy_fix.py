@@ -420,7 +420,9 @@ class ProxyFix:
                 self._server_unchecked = False
                 return
             trusted = self.trusted_proxies
-            if trusted is not None and not trusted[environ.get("REMOTE_ADDR")]:
+            # "in", not a lookup: REMOTE_ADDR may be unhashable here, where
+            # the PEP 3333 fallback does not reach.
+            if trusted is not None and environ.get("REMOTE_ADDR") not in trusted:
                 return  # a direct request from elsewhere says nothing
             problem = (
                 "probably removed the proxy headers (clear_untrusted_proxy_headers, on by"
