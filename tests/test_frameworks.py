@@ -197,8 +197,9 @@ def init_app_with_options(app: flask.Flask) -> WSGIApplication:
 
 
 def stack_around_the_app(app: flask.Flask) -> WSGIApplication:
-    # As the gunicorn hook does; init_app without options only installs
-    # the template global.
+    # As the gunicorn hook does: a stack around the whole app; the app's
+    # own (init_app always installs one) steps aside for what it handled.
+    app.config["SECRET_KEY"] = SECRET
     wsgi_flash.flask.init_app(app)
     return stack(app, secret_key=SECRET)
 
