@@ -34,6 +34,7 @@ from wsgi_flash import _forwarded
 from wsgi_flash._forwarded import MAX_LENGTH, MEMO_KEY_LENGTH, MEMO_SIZE
 from wsgi_flash._logging import DEFAULT_RATE_LIMIT
 from wsgi_flash._net import NetworkSet, parse_networks
+from wsgi_flash.config import Config, ConfigError
 from wsgi_flash.proxy_fix import ProxyFix
 
 if t.TYPE_CHECKING:
@@ -369,6 +370,14 @@ def test_kinds_have_their_own_limits(caplog: pytest.LogCaptureFixture) -> None:
     run(middleware, environ_with(REMOTE_ADDR="192.0.2.50", HTTP_X_FORWARDED_FOR="1.2.3.4"))
     assert "untrusted peer 192.0.2.50" in warnings_of(caplog)[-1]
     assert middleware.stats["untrusted_peer"] == {"logged": 1, "suppressed": 0}
+
+
+def test_text_configuration_cannot_switch_the_rate_limit_off() -> None:
+    # WSGI_FLASH_PROXY_RATE_LIMIT=none would let a flood write every record.
+    with pytest.raises(ConfigError, match=r"WSGI_FLASH_PROXY_RATE_LIMIT.*flood"):
+        Config.load(environ={"WSGI_FLASH_PROXY_RATE_LIMIT": "none"})
+    config = Config.load(environ={"WSGI_FLASH_PROXY_RATE_LIMIT": "5,10"})
+    assert config.options("proxy") == {"rate_limit": (5, 10.0)}
 
 
 def test_rate_limit_none_logs_every_record(caplog: pytest.LogCaptureFixture) -> None:

@@ -76,6 +76,7 @@ NONE_REFUSED = {
     ("malformed", "max_content_length"): "allow any body size",
     ("malformed", "rate_limit"): "log every record of a flood",
     ("flash", "rate_limit"): "log every record of a flood",
+    ("proxy", "rate_limit"): "log every record of a flood",
     ("flash", "samesite"): "either drop the SameSite attribute or send SameSite=None",
 }
 
