@@ -233,6 +233,16 @@ class MessagesTests(SimpleTestCase):
         self.assertEqual(len(response.headers.getlist("Set-Cookie")), 1)
         self.assertEqual(client.get("/json").json, [[20, "info", "once"]])
 
+    def test_an_asgi_request_names_the_fix(self) -> None:
+        from django.http import HttpResponse
+        from django.test import AsyncRequestFactory
+
+        from wsgi_flash.django import FlashMiddleware
+
+        middleware = FlashMiddleware(lambda request: HttpResponse())
+        with self.assertRaisesMessage(ImproperlyConfigured, "serve Django with a WSGI server"):
+            middleware(AsyncRequestFactory().get("/"))
+
     @override_settings(WSGI_FLASH={})
     def test_missing_key_names_the_fix(self) -> None:
         with self.assertRaisesMessage(ImproperlyConfigured, "WSGI_FLASH must be a dict"):

@@ -96,13 +96,23 @@ class FlashMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response, headers = _configured().handle(
-            request.environ,
+            _environ(request),
             lambda: self.get_response(request),
             lambda response: f"{response.status_code} {response.reason_phrase}",
         )
         if headers:
             _apply(response, headers)
         return response
+
+
+def _environ(request: HttpRequest) -> dict[str, t.Any]:
+    environ = getattr(request, "environ", None)
+    if not isinstance(environ, dict):
+        raise ImproperlyConfigured(
+            "wsgi_flash needs the request's WSGI environ; serve Django with a WSGI server"
+            f" (get_wsgi_application), not ASGI ({type(request).__name__} has no .environ)"
+        )
+    return environ
 
 
 def _apply(response: HttpResponseBase, headers: list[tuple[str, str]]) -> None:
@@ -133,7 +143,7 @@ class FlashStorage(BaseStorage):  # type: ignore[misc,unused-ignore]
 
     def __init__(self, request: HttpRequest, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(request, *args, **kwargs)
-        self.environ = request.environ
+        self.environ = _environ(request)
         if ENVIRON_KEY not in self.environ:
             _check_middleware()
             # A RequestFactory request, which no middleware handled.
