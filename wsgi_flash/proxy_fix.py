@@ -140,14 +140,13 @@ class ProxyFix:
 
     Proxies append to these headers, so what a client sends ends up on the
     left: each header is read from the right, only as far as the hop count
-    (or the walk past ``trusted_proxies``) needs and never beyond its last
-    8192 characters (each hop count is at most 64), so nothing further left
-    (a syntax error, a repeated
-    parameter, a megabyte of entries) changes the result or costs more. A
-    hop that is needed but malformed is ignored and logged, and the field
-    stays as it was. ``REMOTE_ADDR`` is the address as the proxy wrote it,
-    except that an IPv4-mapped IPv6 address is always spelled
-    ``::ffff:192.0.2.1`` (RFC 5952), on every Python version.
+    (at most 64) or the walk past ``trusted_proxies`` needs, and never
+    beyond its last 8192 characters, so nothing further left (a syntax
+    error, a repeated parameter, a megabyte of entries) changes the result
+    or costs more. A hop that is needed but malformed is ignored and
+    logged, and the field stays as it was. ``REMOTE_ADDR`` is the address
+    as the proxy wrote it, except that an IPv4-mapped IPv6 address is always
+    spelled ``::ffff:192.0.2.1`` (RFC 5952), on every Python version.
 
     WARNINGs about request data are rate-limited per kind (``rate_limit``),
     and :attr:`stats` counts them. Served by waitress, whose default removes
@@ -290,9 +289,8 @@ class ProxyFix:
                 value = get("HTTP_X_FORWARDED_FOR") if x_for else None
                 if value:
                     # A client's requests repeat one value: reading it is one lookup.
-                    hops_read, hops, entry, address = self._for_memo.get(value) or self._read_for(
-                        value
-                    )
+                    known = self._for_memo.get(value)
+                    hops_read, hops, entry, address = known or self._read_for(value)
                     # Copies, so that an app changing its chain cannot change the memo.
                     chain += map(dict.copy, hops_read)
                     if hops:
