@@ -97,6 +97,11 @@ class MessagesTests(SimpleTestCase):
         )
         self.assertEqual(body, repr([("info", "Saved.")]).encode())
 
+    def test_the_cookie_is_secure_over_https(self) -> None:
+        insecure = self.client.post("/add", {"text": "a"}).cookies["flash"]
+        secure = self.client.post("/add", {"text": "b"}, secure=True).cookies["flash"]
+        self.assertEqual((insecure["secure"], secure["secure"]), ("", True))
+
     def test_levels_and_tags(self) -> None:
         for level in (constants.INFO, constants.SUCCESS, constants.WARNING, constants.ERROR):
             self.add(f"level {level}", level)
