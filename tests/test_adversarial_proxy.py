@@ -234,6 +234,53 @@ def test_hop_counts_are_bounded(option: str) -> None:
         ProxyFix(app, **{option: 10**5000})
 
 
+# --- Numbers from headers are bounded before any int() ----------------------
+
+HUGE = "9" * 5000  # int() of it raises past Python's 4,300-digit limit
+
+
+@pytest.mark.parametrize(
+    ("options", "headers", "field"),
+    [
+        pytest.param({"x_port": 1}, {"HTTP_X_FORWARDED_PORT": HUGE}, "SERVER_PORT", id="port"),
+        pytest.param(
+            {"x_host": 1}, {"HTTP_X_FORWARDED_HOST": f"a.example:{HUGE}"}, "HTTP_HOST", id="host"
+        ),
+        pytest.param(
+            {}, {"HTTP_X_FORWARDED_FOR": f"192.0.2.1:{HUGE}"}, "REMOTE_ADDR", id="ipv4-port"
+        ),
+        pytest.param(
+            {}, {"HTTP_X_FORWARDED_FOR": f"[2001:db8::1]:{HUGE}"}, "REMOTE_ADDR", id="ipv6-port"
+        ),
+        pytest.param(
+            {"forwarded": 1},
+            {"HTTP_FORWARDED": f'for="192.0.2.1:{HUGE}"'},
+            "REMOTE_ADDR",
+            id="forwarded-node-port",
+        ),
+        pytest.param(
+            {"forwarded": 1},
+            {"HTTP_FORWARDED": f'host="a.example:{HUGE}"'},
+            "SERVER_PORT",
+            id="forwarded-host-port",
+        ),
+        pytest.param(
+            {"x_for": 2, "trusted_proxies": ["loopback"]},
+            {"HTTP_X_FORWARDED_FOR": f"{HUGE}, 127.0.0.2"},
+            "REMOTE_ADDR",
+            id="walked-entry",
+        ),
+    ],
+)
+def test_huge_numbers_are_ignored_values_not_errors(
+    options: dict[str, t.Any], headers: dict[str, str], field: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = run(ProxyFix(app, **options), environ_with(**headers))
+    assert seen[field] == environ_with()[field]
+    [message] = warnings_of(caplog)
+    assert message.startswith("ignored ") and "more)" in message  # escaped and cut
+
+
 # --- Finding 4: memory per request within a small multiple of the header ----
 
 
