@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import typing as t
 import zlib
 from datetime import timedelta
@@ -59,12 +60,29 @@ def sign(payload: bytes, key: bytes = SECRET_KEY, compress: bool = False, salt: 
     return signer.sign(body).decode("ascii")
 
 
+def _not_json(name: str) -> t.NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable(value: t.Any, depth: int = 0) -> bool:
+    """What flash() stores: finite floats, ints of at most 4300 digits, lists
+    and dicts nested at most 32 levels below the message."""
+    if type(value) is float:
+        return math.isfinite(value)
+    if type(value) is int:
+        return abs(value) < 10**4300
+    if type(value) in (list, dict):
+        items = value.values() if type(value) is dict else value
+        return depth < 33 and all(_storable(item, depth + 1) for item in items)
+    return True
+
+
 def expected_messages(payload: bytes, compressed: bool) -> list[tuple[str, t.Any]] | None:
     """The messages in a signed payload, or None if it is not the format."""
     if compressed and len(payload) > MAX_DECOMPRESSED:
         return None
     try:
-        data = json.loads(payload.decode("utf-8"))
+        data = json.loads(payload.decode("utf-8"), parse_constant=_not_json)
     except (ValueError, RecursionError):
         return None
     if type(data) is not list:
@@ -74,6 +92,8 @@ def expected_messages(payload: bytes, compressed: bool) -> list[tuple[str, t.Any
         if type(entry) is not list or not entry or type(entry[0]) is not str:
             return None
         if len(entry) == 2:
+            if not _storable(entry[1]):
+                return None
             messages.append((entry[0], entry[1]))
         # The Markup marker is the number 1; JSON's 1.0 and true equal it.
         elif len(entry) == 3 and type(entry[1]) is str and entry[2] == 1:
@@ -104,11 +124,14 @@ def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
 
 
 FRESH = FlashMiddleware(
-    app, secret_key=SECRET_KEY, fallback_secret_keys=[OLD_KEY], max_age=timedelta(days=36500)
+    app, secret_key=SECRET_KEY, fallback_secret_keys=[OLD_KEY], max_age=timedelta(days=400)
 )
 EXPIRED = FlashMiddleware(
     app, secret_key=SECRET_KEY, fallback_secret_keys=[OLD_KEY], max_age=timedelta(days=1)
 )
+# Both read the tokens two days after SIGNED_AT: fresh for one, expired for
+# the other, whatever today's date.
+FRESH._signer.clock = EXPIRED._signer.clock = lambda: SIGNED_AT + 2 * 86400
 
 
 def request(middleware: FlashMiddleware, cookie: str) -> tuple[list[t.Any], list[str]]:
