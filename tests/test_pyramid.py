@@ -296,3 +296,12 @@ def test_same_queues_as_pyramids_session_flash(requests: list[list[Op]]) -> None
 def test_a_bad_cookie_is_no_messages(cookie: str) -> None:
     response = make_app().get("/", headers={"Cookie": f"flash={cookie}"})
     assert response.json == {"default": [], "warning": []}
+
+
+def test_an_explicit_tween_list() -> None:
+    tweens = "wsgi_flash.pyramid.tween_factory\npyramid.tweens.excview_tween_factory"
+    app = make_app(**{"pyramid.tweens": tweens})
+    assert app.get("/boom").status_int == 303  # the exception view flashed
+    assert app.cookies.get("flash")
+    assert app.get("/flash").status_int == 303
+    assert app.get("/").json == {"default": ["Saved."], "warning": ["Disk almost full."]}
