@@ -87,6 +87,18 @@ class FlashMiddleware:
     ``MessageMiddleware``. When a FlashMiddleware already wraps the WSGI
     application (``wsgi.py``), it steps aside.
 
+    .. code-block:: python
+
+        MIDDLEWARE = [
+            "wsgi_flash.django.FlashMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+        ]
+        WSGI_FLASH = {"secret_key": os.environ["WSGI_FLASH_SECRET_KEY"], "samesite": "Strict"}
+
+    :param get_response: the rest of Django's handler chain.
+    :raises ImproperlyConfigured: ``WSGI_FLASH`` has no ``secret_key`` or a
+        bad option.
+
     .. versionadded:: 0.2
     """
 
@@ -137,6 +149,15 @@ class FlashStorage(BaseStorage):  # type: ignore[misc,unused-ignore]
     rest the extra tags; a category naming no level (Flask's default
     ``"message"``) reads as INFO with the category as extra tags. Messages
     marked safe stay safe.
+
+    .. code-block:: python
+
+        MESSAGE_STORAGE = "wsgi_flash.django.FlashStorage"
+
+    :param request: the request; its WSGI environ holds the flash state that
+        :class:`FlashMiddleware` (or a FlashMiddleware around ``wsgi.py``'s
+        application) made. A ``RequestFactory`` request gets one from its
+        ``Cookie`` header.
 
     .. versionadded:: 0.2
     """
