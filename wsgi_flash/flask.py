@@ -281,7 +281,11 @@ def _unwrap(session: t.Any) -> t.Any:
 class FlashingSession(SessionMixin):
     """The app's session for one request, but for ``"_flashes"``, which
     reads and writes the request's flash cookie: ``flask.flash`` appends a
-    message, ``flask.get_flashed_messages`` pops them all.
+    message, ``flask.get_flashed_messages`` pops them all. Code that reads
+    or pops ``session["_flashes"]`` itself gets the cookie's rule: the
+    request's first read takes every message, and later reads in that
+    request see the same ones (what is flashed after it goes to the next
+    request).
 
     :param session: the session the app's interface opened.
     :param environ: the request's WSGI environ, with its flash state.
