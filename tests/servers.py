@@ -72,15 +72,22 @@ class Server:
 
 
 def wait_until_serving(
-    port: int, process: subprocess.Popen[bytes], log_path: pathlib.Path, seconds: float
+    port: int,
+    process: subprocess.Popen[bytes],
+    log_path: pathlib.Path,
+    seconds: float,
+    ready: str | None = None,
 ) -> None:
+    """Poll until the port accepts (and ``ready`` is in the log, for servers
+    that bind before they load the app), for at most ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
         with contextlib.suppress(OSError):
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                if ready is None or ready in log_path.read_text(errors="replace"):
+                    return
         time.sleep(0.05)
     raise RuntimeError(f"server not serving after {seconds} s:\n{log_path.read_text()}")
 
@@ -139,6 +146,7 @@ def serve(
     env: dict[str, str] | None = None,
     cwd: pathlib.Path | None = None,
     seconds: float = 20.0,
+    ready: str | None = None,
 ) -> t.Iterator[Server]:
     """Run ``command`` (which must listen on 127.0.0.1:``port``) until the
     block ends; its output goes to ``log_path``. Raises :class:`PortTaken`
@@ -146,7 +154,7 @@ def serve(
     process = _start(command, log_path, env, cwd)
     try:
         try:
-            wait_until_serving(port, process, log_path, seconds)
+            wait_until_serving(port, process, log_path, seconds, ready)
         except RuntimeError:
             log = log_path.read_text(errors="replace").lower()
             if process.poll() is not None and any(text in log for text in ADDRESS_IN_USE):
@@ -166,6 +174,7 @@ def serve_on_free_port(
     cwd: pathlib.Path | None = None,
     seconds: float = 20.0,
     attempts: int = 5,
+    ready: str | None = None,
 ) -> t.Iterator[Server]:
     """Like :func:`serve` with ``command(port)`` on a free port; when another
     process takes the port between the check and the server's bind, start
@@ -175,7 +184,15 @@ def serve_on_free_port(
             port = free_port()
             try:
                 server = stack.enter_context(
-                    serve(command(port), port, log_path, env=env, cwd=cwd, seconds=seconds)
+                    serve(
+                        command(port),
+                        port,
+                        log_path,
+                        env=env,
+                        cwd=cwd,
+                        seconds=seconds,
+                        ready=ready,
+                    )
                 )
             except PortTaken:
                 if attempt == attempts:
@@ -275,7 +292,8 @@ def uwsgi(
             *extra,
         ]
 
-    return serve_on_free_port(command, log_path, env=env)
+    # uWSGI binds before its worker loads the app.
+    return serve_on_free_port(command, log_path, env=env, ready="WSGI app 0 (mountpoint='') ready")
 
 
 def werkzeug(
