@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests import servers
 from tests.test_malformed import Recorder, Records, call, make_environ
 from wsgi_flash import _checks
+from wsgi_flash._checks import CHECKS, scope_of
 from wsgi_flash._logging import LimitedLog, escape
 from wsgi_flash.malformed import MalformedRequestLogger, report_malformed
 
@@ -434,3 +435,334 @@ def test_a_json_syntax_error_is_described_in_our_own_words(malformed_records: Re
     assert malformed_records[0].detail == (  # type: ignore[attr-defined]
         "body is not JSON: syntax error at line 1 column 9"
     )
+
+
+# The review's hunt: more of the same classes ------------------------------------------
+
+
+def test_max_argument_length_is_enforced_below_the_other_limits() -> None:
+    middleware = MalformedRequestLogger(
+        Recorder(), max_argument_length=10, reject=("args.too_long",)
+    )
+    status, _, body = call(middleware, make_environ("/?q=" + "x" * 50))
+    assert status.startswith("400") and body == b"Bad Request (args.too_long)\n"
+
+
+def test_an_argument_reject_on_a_form_body_rejects_before_the_app() -> None:
+    form = "&".join(["a=1"] * 2000).encode()
+    app = Recorder()
+    middleware = MalformedRequestLogger(app, enable=("body.urlencoded",), reject=("args.too_many",))
+    environ = make_environ(
+        method="POST",
+        CONTENT_LENGTH=str(len(form)),
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        **{"wsgi.input": io.BytesIO(form)},
+    )
+    status, _, body = call(middleware, environ)
+    assert status.startswith("400") and body == b"Bad Request (args.too_many)\n"
+    assert app.calls == [] and middleware.stats["args.too_many"]["rejected"] == 1
+
+
+@pytest.mark.parametrize("blank", ["\xa0", "\x85", " ", "\t"])
+def test_a_blank_content_type_is_missing_for_the_pre_scan_too(blank: str) -> None:
+    middleware = MalformedRequestLogger(Recorder(), reject=("body.content_type_missing",))
+    environ = make_environ(
+        method="POST",
+        CONTENT_TYPE=blank,
+        CONTENT_LENGTH="5",
+        **{"wsgi.input": io.BytesIO(b"hello")},
+    )
+    status, _, _ = call(middleware, environ)
+    # NBSP and NEL are not HTTP blanks: such a type is odd, not missing.
+    assert status.startswith("400") == (blank in " \t")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/a%25%32%65%25%32%65/etc", "/x?q=%25%30%30", "/%25%36%31", "/%252e", "/%25%41"],
+)
+def test_double_encoding_of_an_escape_s_digits_is_found(target: str) -> None:
+    middleware = MalformedRequestLogger(Recorder(), reject=("uri.double_encoding",))
+    status, _, body = call(middleware, make_environ(target))
+    assert status.startswith("400") and body == b"Bad Request (uri.double_encoding)\n"
+
+
+@pytest.mark.parametrize("target", ["/100%25", "/%25zz", "/%25%7a", "/a%25"])
+def test_an_escaped_percent_that_decodes_to_no_escape_is_not_double_encoding(
+    target: str, malformed_records: Records
+) -> None:
+    call(MalformedRequestLogger(Recorder()), make_environ(target))
+    assert [r.check for r in malformed_records] == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("extra", "detail"),
+    [
+        pytest.param(
+            {"CONTENT_LENGTH": "70001"},
+            "body.json cannot judge a body of 70,001 bytes, over body_buffer_size 65,536",
+            id="large",
+        ),
+        pytest.param(
+            {"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_LENGTH": None},
+            "body.json cannot judge a chunked body",
+            id="chunked",
+        ),
+    ],
+)
+def test_a_body_a_rejecting_check_cannot_judge_is_not_a_silent_pass(
+    extra: dict[str, t.Any], detail: str, malformed_records: Records
+) -> None:
+    app = Recorder()
+    middleware = MalformedRequestLogger(app, reject=("body.json", "body.unchecked"))
+    environ = make_environ(
+        method="POST",
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(b"{" + b" " * 70000)},
+        **extra,
+    )
+    status, _, body = call(middleware, environ)
+    assert status.startswith("400") and body == b"Bad Request (body.unchecked)\n"
+    assert app.calls == []
+    assert malformed_records[0].detail == detail  # type: ignore[attr-defined]
+
+
+def test_body_unchecked_needs_a_body_check() -> None:
+    with pytest.raises(ValueError, match="enable one of body\\.json"):
+        MalformedRequestLogger(Recorder(), reject=("body.unchecked",))
+
+
+def test_a_body_shorter_than_its_length_is_judged_at_its_end(
+    malformed_records: Records,
+) -> None:
+    def reads_to_the_end(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        assert environ["wsgi.input"].read() == b'{"a": 1'
+        start_response("200 OK", [])
+        return [b""]
+
+    environ = make_environ(
+        method="POST",
+        CONTENT_LENGTH="100",
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(b'{"a": 1')},  # the client half-closed
+    )
+    call(MalformedRequestLogger(reads_to_the_end, enable=("body.json",)), environ)
+    assert [r.check for r in malformed_records] == ["body.json"]  # type: ignore[attr-defined]
+
+
+def test_the_checked_input_is_an_iterator_like_the_server_s() -> None:
+    lines: list[bytes] = []
+
+    def calls_next(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        stream = environ["wsgi.input"]
+        lines.append(next(stream))
+        lines.extend(stream)
+        start_response("200 OK", [])
+        return [b""]
+
+    body = b'{"a":\n1}\n'
+    environ = make_environ(
+        method="POST",
+        CONTENT_LENGTH=str(len(body)),
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    call(MalformedRequestLogger(calls_next, enable=("body.json",)), environ)
+    assert lines == [b'{"a":\n', b"1}\n"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://evil.example\\@good.example/x",
+        "http://user:pw@good.example/x",
+        "http://evil.example\\good.example/x",
+    ],
+)
+def test_an_absolute_target_with_userinfo_or_a_backslash_is_found(target: str) -> None:
+    middleware = MalformedRequestLogger(Recorder(), reject=("uri.target_form",))
+    environ = make_environ(raw=target, HTTP_HOST="good.example")
+    status, _, body = call(middleware, environ)
+    assert status.startswith("400") and body == b"Bad Request (uri.target_form)\n"
+
+
+@pytest.mark.parametrize(
+    "target", ["http://good.example/x", "http://GOOD.example./x", "http://good.example:80/x"]
+)
+def test_an_absolute_target_naming_the_host_passes(target: str) -> None:
+    middleware = MalformedRequestLogger(Recorder(), reject=("uri.target_form",))
+    host = "good.example:80" if ":80" in target else "good.example"
+    status, _, _ = call(middleware, make_environ(raw=target, HTTP_HOST=host))
+    assert status == "200 OK"
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1.", "127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.000.0.1", "[::1]"],
+)
+def test_every_browser_spelling_of_an_ip_is_numeric(host: str) -> None:
+    middleware = MalformedRequestLogger(Recorder(), reject=("host.numeric_ip",))
+    status, _, _ = call(middleware, make_environ(HTTP_HOST=host))
+    assert status.startswith("400")
+
+
+@pytest.mark.parametrize("host", ["example.com", "1.example", "x1", "0x.example.com"])
+def test_a_name_is_not_numeric(host: str) -> None:
+    middleware = MalformedRequestLogger(Recorder(), reject=("host.numeric_ip",))
+    assert call(middleware, make_environ(HTTP_HOST=host))[0] == "200 OK"
+
+
+def test_a_long_multipart_boundary_is_a_finding_without_a_search(
+    malformed_records: Records,
+) -> None:
+    body = b"x" * 1000
+    environ = make_environ(
+        method="POST",
+        CONTENT_LENGTH=str(len(body)),
+        CONTENT_TYPE="multipart/form-data; boundary=" + "b" * 8001,
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    call(MalformedRequestLogger(Recorder(), enable=("body.multipart",)), environ)
+    assert [r.detail for r in malformed_records] == [  # type: ignore[attr-defined]
+        "multipart boundary of 8,001 characters (at most 70)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "hint"),
+    [
+        ("*.example.com", "use '.example.com'"),
+        ("good.example.", "use 'good.example'"),
+        (" good.example", "use 'good.example'"),
+        ("good.example/", "use 'good.example'"),
+        ("http://good.example", "use 'good.example'"),
+        ("good.example:8000", "use 'good.example'"),
+        ("ex ample", "or '*'"),
+    ],
+)
+def test_an_allowed_host_that_can_never_match_is_refused_at_start_up(entry: str, hint: str) -> None:
+    with pytest.raises(ValueError, match="can never match") as error:
+        MalformedRequestLogger(Recorder(), allowed_hosts=[entry])
+    assert str(error.value).endswith(hint)
+
+
+def test_a_client_cannot_keep_the_real_host_out_of_the_clean_hosts() -> None:
+    from wsgi_flash._prescan import PreScan
+
+    middleware = MalformedRequestLogger(Recorder(), allowed_hosts=["good.example"])
+    for port in range(1, 300):
+        call(middleware, make_environ(HTTP_HOST=f"good.example:{port}"))
+    call(middleware, make_environ(HTTP_HOST="good.example"))
+    prescan: PreScan = middleware._suspects.__self__  # type: ignore[attr-defined]
+    assert "host" not in prescan.suspects(make_environ(HTTP_HOST="good.example"))
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "a=1; " * 100_000 + "bad",
+        "a=1;;" * 100_000,
+        "a=1; " * 100_000 + "b c=2",
+    ],
+)
+def test_a_huge_cookie_is_judged_with_memory_near_its_own_size(cookie: str) -> None:
+    import tracemalloc
+
+    middleware = MalformedRequestLogger(Recorder(), rate_limit=None)
+    environ = make_environ(HTTP_COOKIE=cookie)
+    tracemalloc.start()
+    try:
+        call(middleware, environ)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The pre-scan's one pass over the environ's text costs three copies.
+    assert peak < 4 * len(cookie)
+
+
+def test_a_huge_range_header_is_judged_with_memory_near_its_own_size() -> None:
+    import tracemalloc
+
+    value = "bytes=" + ",".join(["0-1"] * 200_000)
+    middleware = MalformedRequestLogger(Recorder(), rate_limit=None)
+    tracemalloc.start()
+    try:
+        call(middleware, make_environ(HTTP_RANGE=value))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(value)
+
+
+_PIECES = [
+    *'aZ09-._~%/?#=&;:@[] \t\x00\x7f\n\xe9\\,"',
+    "%00",
+    "%25",
+    "%2",
+    "%u0041",
+    "%41",
+    "%7f",
+    "%e9",
+    "%c3%a9",
+    "%ff",
+    "%25%32%65",
+]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> dict[str, t.Any]:
+    path = "/" + draw(_TEXT)
+    environ = make_environ("/")
+    environ["RAW_URI"] = draw(st.one_of(st.just(path), _TEXT))
+    path_info, _, query = path.partition("?")
+    environ["PATH_INFO"] = draw(st.one_of(st.just(path_info), _TEXT))
+    environ["QUERY_STRING"] = draw(st.one_of(st.just(query), _TEXT))
+    environ["REQUEST_METHOD"] = draw(st.sampled_from(["GET", "HEAD", "POST", "PUT", "FOO", "G T"]))
+    environ["SERVER_PROTOCOL"] = draw(st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/2", ""]))
+    hosts = ["\xa0", "good.example", "GOOD.example.", "good.example:80", "evil.example", "[::1]"]
+    hosts += ["127.1", "", " ", "good.example:0", "a_b"]
+    environ["HTTP_HOST"] = draw(st.one_of(st.sampled_from(hosts), _TEXT))
+    optional = {
+        "CONTENT_LENGTH": ["\xa05", "5\x85", "0", "00", "5", " 5", "x", "²", "9" * 25],
+        "CONTENT_TYPE": [" ", "\xa0", "\t", "", "application/json", "multipart/form-data"],
+        "HTTP_TRANSFER_ENCODING": ["chunked", ""],
+        "HTTP_RANGE": ["bytes=0-1", "bytes=1-0", "x", "bytes=" + "9" * 30 + "-"],
+        "HTTP_COOKIE": ["a=1", "a=1; b=2", "a", "=1", "a=1;;b", " a=1", "a =1", "a=1; \x1cb=2"],
+    }
+    for key, values in optional.items():
+        if draw(st.booleans()):
+            environ[key] = draw(st.sampled_from(values))
+    body = draw(st.sampled_from([b"", b"{}", b"{", b"a=1", b"a=%zz", b"--xx\r\n", b"a=1&b=2&c=3"]))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return environ
+
+
+@st.composite
+def _options(draw: st.DrawFn) -> dict[str, t.Any]:
+    body_checks = st.sampled_from(["body.json", "body.urlencoded", "body.multipart"])
+    enabled = draw(st.lists(body_checks, unique=True))
+    options: dict[str, t.Any] = {"enable": (*enabled, "host.numeric_ip", "method.unusual")}
+    if draw(st.booleans()):
+        options["allowed_hosts"] = ["good.example"]
+    if draw(st.booleans()):
+        options["max_content_length"] = draw(st.integers(1, 20))
+    for name in ("max_arguments", "max_argument_name_length", "max_argument_length"):
+        if draw(st.booleans()):
+            options[name] = draw(st.integers(1, 20))
+    return options
+
+
+@settings(max_examples=800)
+@given(options=_options(), environ=_requests(), warm=st.booleans())
+def test_a_scope_the_pre_scan_passes_has_no_finding(
+    options: dict[str, t.Any], environ: dict[str, t.Any], warm: bool
+) -> None:
+    """The pre-scan's promise, scope by scope: where it sees nothing worth a
+    closer look, no enabled check of that scope would find anything."""
+    middleware = MalformedRequestLogger(Recorder(), rate_limit=None, **options)
+    if warm:  # the clean-hosts memory learns this Host from a clean request
+        call(middleware, make_environ(HTTP_HOST=environ["HTTP_HOST"]))
+    passed = {scope_of(check.id) for check in CHECKS} - set(middleware._suspects(environ))
+    found = middleware._find(dict(environ), sorted(passed))
+    assert found == []

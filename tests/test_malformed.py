@@ -730,7 +730,10 @@ def test_body_over_the_buffer_is_not_read(records: Records) -> None:
     )
     call(MalformedRequestLogger(app, enable=("body.json",), body_buffer_size=99), environ)
     assert app.calls[0]["wsgi.input"] is stream and app.bodies == [b"x" * 100]
-    assert records == []
+    # Not judged, and said so: a body check does not pass what it cannot read.
+    assert [(r.check, r.detail) for r in records] == [  # type: ignore[attr-defined]
+        ("body.unchecked", "body.json cannot judge a body of 100 bytes, over body_buffer_size 99")
+    ]
 
 
 def test_body_checks_are_off_by_default() -> None:

@@ -15,6 +15,7 @@ import json
 import re
 import typing as t
 
+from ._logging import escape
 from ._request_checks import Facts, Limits, arguments_problem, parse_decimal
 from ._uri_checks import excerpt
 
@@ -84,11 +85,19 @@ def multipart_boundary(content_type: str) -> str | None:
     return None
 
 
+#: RFC 2046 5.1.1: a boundary has 1 to 70 characters.
+MAX_BOUNDARY = 70
+
+
 def body_multipart(content_type: str, body: bytes | None) -> str | None:
     """Describe a multipart request without a usable boundary, or None."""
     boundary = multipart_boundary(content_type)
     if boundary is None:
         return "multipart Content-Type without a boundary"
+    if len(boundary) > MAX_BOUNDARY:
+        # Not searched for: a long needle costs Python 3.9 time that grows
+        # with its length times the body's.
+        return f"multipart boundary of {len(boundary):,} characters (at most {MAX_BOUNDARY})"
     if body is not None and b"--" + boundary.encode("latin-1", "replace") not in body:
         return "multipart body does not contain its boundary"
     return None
@@ -106,12 +115,9 @@ def declared_check(content_type: str) -> str | None:
     return None
 
 
-def buffer_body(environ: WSGIEnvironment, content_length: str, max_size: int) -> bytes | None:
-    """Read a body of known length up to ``max_size`` bytes and hand the app
-    an identical ``wsgi.input``; None for chunked, empty or larger bodies."""
-    size = parse_decimal(content_length)
-    if size is None or not 0 < size <= max_size:
-        return None
+def buffer_body(environ: WSGIEnvironment, size: int) -> bytes:
+    """Read a body of ``size`` bytes (fewer if the client sent fewer) and
+    hand the app an identical ``wsgi.input``."""
     body: bytes = environ["wsgi.input"].read(size)
     environ["wsgi.input"] = io.BytesIO(body)
     return body
@@ -119,10 +125,11 @@ def buffer_body(environ: WSGIEnvironment, content_length: str, max_size: int) ->
 
 class CheckedInput:
     """A ``wsgi.input`` that keeps a copy of what the app reads, up to the
-    declared length, and calls ``on_body`` with the whole body once the app
-    has read it. Nothing is read that the app does not ask for, so a client
-    that announces a body and never sends it blocks only an app that reads
-    it, as it would without the middleware.
+    declared length, and calls ``on_body`` with the body once the app has
+    read all of it, or has reached the end of a shorter one. Nothing is read
+    that the app does not ask for, so a client that announces a body and
+    never sends it blocks only an app that reads it, as it would without
+    the middleware.
 
     :param stream: the server's ``wsgi.input``.
     :param size: the body's Content-Length.
@@ -135,37 +142,49 @@ class CheckedInput:
         self.on_body: t.Callable[[bytes], object] | None = on_body
         self.seen = bytearray()
 
-    def _keep(self, data: bytes) -> bytes:
+    def _keep(self, data: bytes, asked: bool) -> bytes:
+        """Keep ``data``, read for a request of at least one byte if
+        ``asked``; an empty answer to such a request is the end of the body."""
         on_body = self.on_body
-        if on_body is not None and data:
+        if on_body is not None and (data or asked):
             self.seen += data[: self.size - len(self.seen)]
-            if len(self.seen) >= self.size:
+            if len(self.seen) >= self.size or not data:
                 self.on_body = None
-                on_body(bytes(self.seen))
-                self.seen = bytearray()
+                seen, self.seen = bytes(self.seen), bytearray()
+                on_body(seen)
         return data
 
     def read(self, size: int | None = -1, /) -> bytes:
-        return self._keep(
-            self.stream.read() if size is None or size < 0 else self.stream.read(size)
-        )
+        if size is None or size < 0:
+            data = self._keep(self.stream.read(), asked=True)
+            self._keep(b"", asked=True)  # read to the end
+            return data
+        return self._keep(self.stream.read(size), asked=size > 0)
 
     def readline(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:
-            return self._keep(self.stream.readline())
-        return self._keep(self.stream.readline(size))
+            return self._keep(self.stream.readline(), asked=True)
+        return self._keep(self.stream.readline(size), asked=size > 0)
 
     def readlines(self, hint: int | None = -1, /) -> list[bytes]:
-        lines: list[bytes] = (
-            self.stream.readlines() if hint is None or hint < 0 else (self.stream.readlines(hint))
-        )
+        if hint is None or hint < 0:
+            lines: list[bytes] = self.stream.readlines()
+        else:
+            lines = self.stream.readlines(hint)
         for line in lines:
-            self._keep(line)
+            self._keep(line, asked=True)
+        if not lines or hint is None or hint <= 0:
+            self._keep(b"", asked=True)  # read to the end
         return lines
 
-    def __iter__(self) -> t.Iterator[bytes]:
-        while line := self.readline():
-            yield line
+    def __iter__(self) -> CheckedInput:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
 
     def close(self) -> None:
         close = getattr(self.stream, "close", None)
@@ -196,6 +215,16 @@ def check_body(
     return found
 
 
+def _may_reject(check: str, actions: t.Mapping[str, Action]) -> bool:
+    """Whether a finding in a body that ``check`` reads may reject it."""
+    if actions[check] == "reject":
+        return True
+    return check == "body.urlencoded" and "reject" in (
+        actions["args.too_many"],
+        actions["args.too_long"],
+    )
+
+
 def inspect_body(
     facts: Facts,
     actions: t.Mapping[str, Action],
@@ -205,10 +234,13 @@ def inspect_body(
 ) -> list[Finding]:
     """Run the enabled body check that the Content-Type calls for.
 
-    A check that may reject reads the body now, before the app runs (up to
-    ``max_size`` bytes, with the server's own read timeout); one that only
-    logs watches what the app reads, and hands its findings to ``report``
-    once the app has read the whole body.
+    A check whose findings may reject the request reads the body now,
+    before the app runs (up to ``max_size`` bytes, waiting as long as the
+    server lets the client take); one that only logs watches what the app
+    reads, and hands its findings to ``report`` once the app has read the
+    whole body. A body that cannot be judged (chunked, larger than
+    ``max_size``, or of an unreadable length) is a ``body.unchecked``
+    finding rather than a silent pass.
 
     :param actions: the middleware's action of every check id.
     :param max_size: the largest body to read or keep.
@@ -223,22 +255,36 @@ def inspect_body(
     def with_actions(found: list[tuple[str, str]]) -> list[Finding]:
         return [(id_, detail, actions[id_]) for id_, detail in found if actions[id_] != "off"]
 
-    if actions[check] == "reject":
-        body = buffer_body(facts.environ, facts.content_length, max_size)
+    # The boundary is in the header: it needs no body.
+    findings = with_actions(check_body(check, content_type, None, limits))
+    if findings:
+        return findings
+    length = facts.content_length
+    size = parse_decimal(length)
+    if facts.transfer_encoding is not None or size is None or size > max_size:
+        if facts.transfer_encoding is not None:
+            why = "a chunked body"
+        elif size is None:
+            why = f"a body whose Content-Length {escape(length, 40)!r} is not a number"
+        else:
+            why = f"a body of {size:,} bytes, over body_buffer_size {max_size:,}"
+        return with_actions([("body.unchecked", f"{check} cannot judge {why}")])
+    if size == 0:
+        return findings
+    if _may_reject(check, actions):
+        body = buffer_body(facts.environ, size)
         return with_actions(check_body(check, content_type, body, limits))
-    findings: list[Finding] = []
-    if check == "body.multipart":
-        # The boundary is in the header: no need to wait for the body.
-        findings = with_actions(check_body(check, content_type, None, limits))
-        if findings:
-            return findings
-    size = parse_decimal(facts.content_length)
-    if size is not None and 0 < size <= max_size:
-        facts.environ["wsgi.input"] = CheckedInput(
-            facts.environ["wsgi.input"],
-            size,
-            lambda body: report(
-                lambda: with_actions(check_body(check, content_type, body, limits))
-            ),
+
+    def judge(body: bytes) -> None:
+        # The app has the request already: what is found now only logs.
+        report(
+            lambda: [
+                (id_, detail, "log" if action == "reject" else action)
+                for id_, detail, action in with_actions(
+                    check_body(check, content_type, body, limits)
+                )
+            ]
         )
+
+    facts.environ["wsgi.input"] = CheckedInput(facts.environ["wsgi.input"], size, judge)
     return findings

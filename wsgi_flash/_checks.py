@@ -98,6 +98,8 @@ CHECKS: tuple[Check, ...] = (
           " percent-escape (reads the body first if rejecting)"),
     Check("body.multipart", "off", "ModSecurity 200003", "multipart without a boundary, or a"
           " body without it (reads the body first if rejecting)"),
+    Check("body.unchecked", "log", "ModSecurity SecRequestBodyLimit", "body an enabled body"
+          " check cannot judge: chunked, over body_buffer_size, bad length"),
     Check("app.report", "log", "report_malformed()", "the application reported bad input"),
     Check("response.client_error", "off", "log_client_errors=True", "the application"
           " answered 4xx (logged at INFO)"),
@@ -205,6 +207,11 @@ def resolve_actions(
         raise ValueError(f"{name!r} reports what the app did, so it cannot reject")
     if "host.not_allowed" in named and limits.allowed_hosts is None:
         raise ValueError("host.not_allowed needs allowed_hosts=[...] to compare Host with")
+    if "body.unchecked" in named and not (enabled | rejected) & BODY_CHECKS:
+        raise ValueError(
+            "body.unchecked reports bodies a body check could not judge: enable one of"
+            f" {', '.join(sorted(BODY_CHECKS))} too"
+        )
     if "body.too_large" in named and limits.max_content_length is None:
         raise ValueError("body.too_large needs max_content_length=<bytes>")
     if log_client_errors:
@@ -246,10 +253,31 @@ def host_patterns(allowed_hosts: t.Iterable[str] | None) -> tuple[str, ...] | No
     for pattern in allowed_hosts:
         if not isinstance(pattern, str) or not pattern:
             raise ValueError(f"allowed_hosts entries must be non-empty str, got {pattern!r}")
-        if ":" in pattern and not pattern.startswith("["):
-            raise ValueError(
-                f"allowed_hosts entries are host names without a port, as in Django's"
-                f" ALLOWED_HOSTS: use {pattern.split(':')[0]!r}, not {pattern!r}"
-            )
-        patterns.append(pattern.lower())
+        patterns.append(_host_pattern(pattern))
     return tuple(patterns)
+
+
+def _host_pattern(pattern: str) -> str:
+    """``pattern`` lowercased if some Host can match it, else a ValueError
+    that says what to write instead: an entry that can never match would
+    answer every request with 400."""
+    lowered = pattern.lower()
+    if lowered == "*" or _is_host_name(lowered.removeprefix(".")):
+        return lowered
+    # What was probably meant: no blanks, scheme, path, port, "*" or trailing dot.
+    meant = lowered.strip().partition("://")[2] or lowered.strip()
+    meant = meant.partition("/")[0]
+    if not meant.startswith("["):
+        meant = meant.partition(":")[0]
+    meant = meant.removeprefix("*").rstrip(".")
+    hint = f"; use {meant!r}" if _is_host_name(meant.removeprefix(".")) else ""
+    raise ValueError(
+        f"allowed_hosts entry {pattern!r} can never match a Host: entries are host names"
+        " (no scheme, port, path or trailing dot), '.example.com' for a domain and its"
+        f" subdomains, or '*'{hint}"
+    )
+
+
+def _is_host_name(name: str) -> bool:
+    """Whether ``name`` is a whole host name as Django reads a Host."""
+    return bool(name) and request.split_domain_port(name)[0] == name

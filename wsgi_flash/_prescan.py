@@ -14,13 +14,15 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ._request_checks import COMMON_METHODS
+from ._request_checks import COMMON_METHODS, COOKIE_BAD_PAIR
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 # Pre-scan patterns: a request that none of them flags cannot fail any check.
-_ODD_ESCAPE = re.compile(r"%(?![2-6][0-9A-Fa-f]|7[0-9A-Ea-e])|%25[0-9A-Fa-f]")
+# Anything but an escape of printable ASCII, or an escaped "%" that decodes
+# to another escape (what _uri_checks calls double encoding).
+_ODD_ESCAPE = re.compile(r"%(?![2-6][0-9A-Fa-f]|7[0-9A-Ea-e])|%25(?:[0-9A-Fa-f]|%[346])")
 _CONTROL_BYTES = frozenset((*range(32), 127))
 # Map every control byte to a space, or to NUL, and leave the rest. Without
 # deletions CPython translates in a tight loop and, when nothing changed,
@@ -31,13 +33,6 @@ _URI_KEYS = ("PATH_INFO", "QUERY_STRING", "RAW_URI", "REQUEST_URI", "SCRIPT_NAME
 _HTTP_1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
 _NEEDS_LENGTH = frozenset(("POST", "PUT", "PATCH"))
 _is_str = str.__instancecheck__
-# Each pair is a name that stops at its "=" and a value that stops at the
-# ";", so every character has one place in a match: a failed match gives
-# back each value once, and the cost stays linear in the header's length.
-_COOKIE_OK = re.compile(
-    r"(?:[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=[^;]*;)*"
-    r"(?:[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=[^;]*)?"
-)
 # Browsers resend the same Cookie header with every request, so one that
 # parsed is remembered and the next costs a set lookup instead of the regex.
 # Bounded (entries and length) so a flood of random cookies cannot grow it;
@@ -120,7 +115,8 @@ class PreScan:
         if type(query) is not str or len(query) > self.query_limit:
             suspects.append("args")
         length = get("CONTENT_LENGTH", "")
-        if "HTTP_TRANSFER_ENCODING" in environ or (self.checks_bodies and get("CONTENT_TYPE")):
+        content_type = get("CONTENT_TYPE")
+        if "HTTP_TRANSFER_ENCODING" in environ or (self.checks_bodies and content_type):
             # body.multipart also judges a Content-Type that comes without a body.
             suspects.append("body")
         elif length == "":
@@ -130,7 +126,9 @@ class PreScan:
             method in ("GET", "HEAD")
             or type(length) is not str
             or not (length.isascii() and length.isdigit())
-            or not get("CONTENT_TYPE")
+            # As body.content_type_missing reads it: blank is only HTTP's.
+            or type(content_type) is not str
+            or not content_type.strip(" \t")
             or self.checks_bodies
             or self.checks_length
         ):
@@ -139,7 +137,7 @@ class PreScan:
             suspects.append("range")
         cookie = get("HTTP_COOKIE")
         if cookie is not None and (type(cookie) is not str or cookie not in self.clean_cookies):
-            if type(cookie) is str and _COOKIE_OK.fullmatch(cookie):
+            if type(cookie) is str and COOKIE_BAD_PAIR.search(cookie) is None:
                 self._remember_cookie(cookie)
             else:
                 suspects.append("cookie")

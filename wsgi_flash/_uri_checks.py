@@ -17,17 +17,21 @@ import typing as t
 from urllib.parse import unquote_to_bytes
 
 from ._logging import escape
-from ._request_checks import Facts, Limits
+from ._request_checks import Facts, Limits, split_domain_port
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 # What scan_uri looks at in a raw target, in order: the "?" that starts the
-# query, escapes of a "%" (double encoding), of control or non-ASCII bytes, or
-# IIS-style; a "%" that starts no valid escape; a raw byte outside printable
-# ASCII. Escapes of printable ASCII are left alone.
+# query; an escaped "%" followed by a hex digit, raw or itself escaped, which
+# decodes once to another escape (double encoding: "%252e", "%25%32%65");
+# escapes of control or non-ASCII bytes, or IIS-style; a "%" that starts no
+# valid escape; a raw byte outside printable ASCII. Escapes of printable ASCII
+# are left alone.
+_HEX_DIGIT_ESCAPE = "%(?:3[0-9]|4[1-6]|6[1-6])"
+_DOUBLE_ENCODING = f"%25(?:[0-9A-Fa-f]|{_HEX_DIGIT_ESCAPE})"
 _URI_TOKENS = re.compile(
-    r"\?|%25[0-9A-Fa-f]|%(?:[01][0-9A-Fa-f]|7[Ff]|[89A-Fa-f][0-9A-Fa-f])"
+    rf"\?|{_DOUBLE_ENCODING}|%(?:[01][0-9A-Fa-f]|7[Ff]|[89A-Fa-f][0-9A-Fa-f])"
     r"|%[uU][0-9A-Fa-f]{4}|%(?![0-9A-Fa-f]{2})|[^\x20-\x7e]"
 )
 _RAW_ODD = re.compile(r"[^\x20-\x7e]")
@@ -73,10 +77,10 @@ def scan_uri(environ: WSGIEnvironment) -> dict[str, str]:
                 found["uri.percent_encoding"] = (
                     f"invalid percent-escape {excerpt(encoded, match.start(), 3)!r} in the {where}"
                 )
+        elif token.startswith("%25"):
+            found.setdefault("uri.double_encoding", f"double encoding {token!r} in the {where}")
         elif len(token) == 6:
             found.setdefault("uri.percent_u", f"IIS-style escape {token!r} in the {where}")
-        elif len(token) == 4:
-            found.setdefault("uri.double_encoding", f"double encoding {token!r} in the {where}")
         else:
             non_ascii = _classify(int(token[1:], 16), where, found) or non_ascii
     if non_ascii:
@@ -146,9 +150,12 @@ def target_form(facts: Facts, limits: Limits) -> str | None:
     match = _ABSOLUTE_FORM.match(target)
     if match is None:
         return f"request target {escape(target, 40)!r} is not a path or absolute URL"
-    authority = match.group(1).rpartition("@")[2].lower()
-    host = (facts.host or "").lower()
-    if authority == host:
+    authority = match.group(1)
+    if "@" in authority or "\\" in authority:
+        # RFC 9110 4.2.4 forbids userinfo; and where "\\" ends the host is
+        # where parsers disagree (a browser reads "evil\\@good" as evil).
+        return f"absolute-form target's authority {escape(authority, 60)!r} has userinfo or '\\'"
+    if split_domain_port(authority) == split_domain_port(facts.host or ""):
         return None
     return (
         f"absolute-form target names {escape(authority, 60)!r}"

@@ -35,7 +35,7 @@ from ._checks import (
 from ._logging import DEFAULT_LIMIT, LimitedLog, check_rate_limit, escape
 from ._prescan import PreScan
 from ._reporting import REPORTER_KEY, Reporter, logger
-from ._request_checks import Facts, Limits
+from ._request_checks import Facts, Limits, argument_text_limit
 from ._uri_checks import scan_uri
 from ._wsgi import get_environ
 
@@ -47,8 +47,10 @@ if t.TYPE_CHECKING:
 _Result = t.TypeVar("_Result")
 
 # Host values remembered as clean, so a flood of random Host headers cannot
-# grow the set without bound.
+# grow the set without bound; when full it starts over, so the hosts in use
+# now win their place back and a client cannot fill it for good.
 _MAX_CLEAN_HOSTS = 256
+_MAX_CLEAN_HOST_LENGTH = 255
 
 
 def _catalogue_position(finding: Finding) -> int:
@@ -171,7 +173,7 @@ class MalformedRequestLogger:
         self._clean_hosts: set[str] = set()
         prescan = PreScan(
             self._clean_hosts,
-            min(max_arguments, max_argument_name_length),
+            argument_text_limit(self.limits),
             self._checks_bodies,
             max_content_length is not None,
         )
@@ -225,8 +227,10 @@ class MalformedRequestLogger:
             "host" in suspects
             and not host_findings
             and type(host) is str
-            and len(self._clean_hosts) < _MAX_CLEAN_HOSTS
+            and len(host) <= _MAX_CLEAN_HOST_LENGTH
         ):
+            if len(self._clean_hosts) >= _MAX_CLEAN_HOSTS:
+                self._clean_hosts.clear()
             self._clean_hosts.add(host)
         return rejected
 
