@@ -13,7 +13,9 @@ written here from the RFCs and against Django itself:
   refused), and :func:`strip_port` only returns addresses;
 - the malformed-request logger's host detectors find exactly what Django's
   own ``split_domain_port`` and ``validate_host`` (for several
-  ``allowed_hosts``) say, and an IP address, each on one printable line,
+  ``allowed_hosts``) say, except that what Django cannot parse, or a port
+  outside 1-65535, is never allowed; and an IP address in any spelling a
+  browser reads as one (WHATWG), each on one printable line,
   and the middleware logs every host finding (its pre-scan and clean-host
   cache hide none);
 - behind :class:`ProxyFix` with ``x_host=1``, the app sees the forwarded
@@ -101,6 +103,15 @@ def expected_split(value: str) -> tuple[str, str | None] | None:
     return (host, rest[1:]) if rest[0] == ":" and is_port(rest[1:]) else None
 
 
+def ends_in_a_number(host: str) -> bool:
+    """WHATWG's URL standard: a host whose last label, after one trailing
+    dot, is a decimal or 0x-hex number is an IPv4 address to a browser."""
+    last = (host[:-1] if host.endswith(".") else host).split(".")[-1]
+    if last[:2] in ("0x", "0X"):
+        return set(last[2:]) <= HEX
+    return last != "" and set(last) <= set(string.digits)
+
+
 def expected_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if "%" in value:
         return None
@@ -139,18 +150,27 @@ def detect(check_id: str, value: str, allowed_hosts: tuple[str, ...]) -> bool:
 def check_detectors(value: str, split: tuple[str, str | None] | None) -> set[str]:
     """The host checks that fire with ``ALLOWED``; the others' answers for
     more ``allowed_hosts`` are compared with Django's too."""
-    domain = django_split_domain_port(value)[0]
+    domain, port = django_split_domain_port(value)
     expected = set()
     if not value.strip():
         expected.add("host.empty")
     elif not domain:
         expected.add("host.invalid")
-    if split is not None and expected_ip(split[0].strip("[]")) is not None:
+    if split is not None and (
+        expected_ip(split[0].strip("[]")) is not None or ends_in_a_number(split[0])
+    ):
         expected.add("host.numeric_ip")
+
+    def allowed(patterns: tuple[str, ...]) -> bool:
+        # Django's verdict, and what it cannot parse is not allowed (nor a
+        # port outside 1-65535), whatever the patterns say.
+        valid_port = not port or is_port(port)
+        return bool(domain) and valid_port and django_validate_host(domain, patterns)
+
     for patterns in PATTERN_SETS:
-        not_allowed = bool(value and domain and not django_validate_host(domain, patterns))
+        not_allowed = bool(value) and not allowed(patterns)
         assert detect("host.not_allowed", value, patterns) == not_allowed, (value, patterns)
-    if value and domain and not django_validate_host(domain, ALLOWED):
+    if value and not allowed(ALLOWED):
         expected.add("host.not_allowed")
     found = {check_id for check_id in HOST_CHECKS if detect(check_id, value, ALLOWED)}
     assert found == expected, (value, found, expected)
