@@ -405,7 +405,9 @@ def _number(text: str, kind: str) -> int | float:
         if number not in (float("inf"), float("-inf")):
             return number
     example = "8" if kind == "int" else "2.5"
-    raise ValueError(f"expected a number, as {kind}: plain digits such as {example}")
+    raise ValueError(
+        f"expected a number, as {kind}: at most 18 plain ASCII digits, such as {example}"
+    )
 
 
 def _env_name(section: str, option: str) -> str:
