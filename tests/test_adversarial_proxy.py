@@ -690,7 +690,6 @@ def _waitress(
 ) -> t.Iterator[Server]:
     """waitress on a port it binds itself (port 0) and reports, with
     ``settings`` as its adjustments; stopped when the block ends."""
-    pytest.importorskip("waitress", reason="waitress is in the test extra")
     log_path = directory / "waitress.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
