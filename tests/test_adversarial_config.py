@@ -747,3 +747,22 @@ def test_hostile_cookies_over_raw_sockets_never_give_a_500_or_a_traceback(
     assert "Traceback" not in log and "InvalidResponseHeader" not in log, log
     # 5 at once per kind, then silence for a day: a flood costs 5 lines.
     assert log.count("discarded an invalid flash cookie") == 5, log
+
+
+def test_a_header_of_thousands_of_cookies_costs_memory_for_one() -> None:
+    """The Cookie header was split whole: 2,700 tiny cookies in 8 KB made a
+    list of 2,700 strings, a 160 KB peak for one request."""
+    import tracemalloc
+
+    middleware = FlashMiddleware(reflash_app, secret_key=SECRET)
+    header = "ab;" * 2700 + "flash=x"
+    environ = create_environ("/read", headers={"Cookie": header})
+    run_wsgi_app(middleware, dict(environ))  # warm up: imports, caches, the first WARNING
+    tracemalloc.start()
+    try:
+        body, status, _ = run_wsgi_app(middleware, dict(environ))
+        assert b"".join(body) == b"[]" and status == "200 OK"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * len(header), peak
