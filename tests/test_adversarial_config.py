@@ -765,4 +765,4 @@ def test_a_header_of_thousands_of_cookies_costs_memory_for_one() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 2 * len(header), peak
+    assert peak < 4 * len(header), peak  # it was 20 times

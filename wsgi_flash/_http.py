@@ -23,20 +23,24 @@ def add_vary(headers: list[tuple[str, str]], field: str) -> None:
     headers.append(("Vary", field))
 
 
+_COOKIES_AT_A_TIME = 64
+
+
 def cookie_value(cookie_header: str, name: str) -> str | None:
     """Return the first value of cookie ``name`` in a ``Cookie`` header, or
     None.
 
     Browsers send the most specific path first, so the first one wins, as in
-    Werkzeug. Values are returned as sent; callers validate them. One
-    cookie at a time: splitting the whole header first made a list of every
-    cookie a client sent (an 8 KB header of 2,700 tiny ones peaked at 160 KB).
+    Werkzeug. Values are returned as sent; callers validate them. The header
+    is split 64 cookies at a time: split whole, 2,700 tiny cookies in an 8 KB
+    header made a list of 2,700 strings (a 160 KB peak).
     """
-    start, end = 0, 0
-    while end >= 0:
-        end = cookie_header.find(";", start)
-        key, sep, value = cookie_header[start : end if end >= 0 else None].partition("=")
-        if sep and key.strip() == name:
-            return value.strip()
-        start = end + 1
+    remainder: str | None = cookie_header
+    while remainder is not None:
+        parts = remainder.split(";", _COOKIES_AT_A_TIME)
+        remainder = parts.pop() if len(parts) > _COOKIES_AT_A_TIME else None
+        for part in parts:
+            key, sep, value = part.partition("=")
+            if sep and key.strip() == name:
+                return value.strip()
     return None
