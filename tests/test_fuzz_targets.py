@@ -25,9 +25,12 @@ FUZZ_DIR = ROOT / "tests" / "fuzz"
 TARGETS = [pytest.param(name, id=name) for name in ("flash_cookie", "forwarded", "host", "uri")]
 MUTATIONS = 2000
 ATHERIS_RUNS = 2000
-# atheris publishes wheels for Linux on x86_64 only; the test extra installs
-# it there, so there a missing atheris is a broken set-up, not a skip.
-ATHERIS_EXPECTED = sys.platform == "linux" and platform.machine() == "x86_64"
+# atheris publishes wheels for Linux on x86_64 only, and usable ones for
+# Python 3.11 on; the test extra installs it there (see setup.cfg), so there
+# a missing atheris is a broken set-up, not a skip.
+ATHERIS_EXPECTED = (
+    sys.platform == "linux" and platform.machine() == "x86_64" and sys.version_info >= (3, 11)
+)
 
 
 @pytest.fixture
@@ -51,10 +54,16 @@ def test_target_holds_over_seeds_and_mutations(
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_target_runs_under_atheris(name: str, tmp_path: Path) -> None:
+    if not ATHERIS_EXPECTED:
+        # 2.3, the last release with wheels for 3.9 and 3.10, parses plain
+        # str arguments of its str hooks as regexes, so it is not installed.
+        pytest.skip(
+            f"atheris has no usable wheel for Python {sys.version_info[0]}.{sys.version_info[1]}"
+            f" on {sys.platform} {platform.machine()} (3.0+ needs Python 3.11; the sdist"
+            " needs clang)"
+        )
     if importlib.util.find_spec("atheris") is None:
-        if ATHERIS_EXPECTED:
-            pytest.fail("atheris is not installed; pip install -e '.[test]'")
-        pytest.skip(f"atheris has no wheel for {sys.platform} {platform.machine()}")
+        pytest.fail("atheris is not installed; pip install -e '.[test]'")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, str(FUZZ_DIR / f"fuzz_{name}.py")]
