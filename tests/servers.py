@@ -36,6 +36,7 @@ ADDRESS_IN_USE = ("address already in use", "errno 98", "eaddrinuse", "bind(): a
 class Server:
     def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: pathlib.Path) -> None:
         self.process, self.port, self.log_path = process, port, log_path
+        self.name = ""  # which server, for tests that run several
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

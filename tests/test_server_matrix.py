@@ -64,7 +64,7 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> t.Iterator[servers.Server]:
     with start(request.param, tmp_path_factory.mktemp(request.param)) as running:
-        running.name = request.param  # type: ignore[attr-defined]
+        running.name = request.param
         yield running
 
 
@@ -168,7 +168,7 @@ def test_proxy_fix_from_an_untrusted_peer(server: servers.Server) -> None:
     data = info(server.port, "/untrusted/info", {"Host": "app.test", **FORWARDED_HEADERS})
     # uWSGI itself takes the scheme from any client's X-Forwarded-Proto (or
     # X-Forwarded-Ssl), before any middleware runs: see the test below.
-    scheme = "https" if server.name == "uwsgi" else "http"  # type: ignore[attr-defined]
+    scheme = "https" if server.name == "uwsgi" else "http"
     assert (data["remote_addr"], data["scheme"], data["host"]) == ("127.0.0.1", scheme, "app.test")
     wait_for(
         lambda: (
@@ -215,7 +215,7 @@ def test_malformed_logger_detects_and_rejects(
     marker = uuid.uuid4().hex
     reply = server.raw(raw_target(target.format(id=marker), *headers))
     checks = [check]
-    if nul_under_uwsgi and server.name == "uwsgi":  # type: ignore[attr-defined]
+    if nul_under_uwsgi and server.name == "uwsgi":
         checks, status = [check, "uri.nul_byte"], 400
     assert reply.startswith(f"HTTP/1.1 {status} ".encode()), reply[:200]
     if status == 400:
@@ -464,7 +464,7 @@ def observe(server: servers.Server) -> dict[str, str]:
             "sets the scheme"
             if proto["scheme"] == "https"
             else "only from ``forwarded_allow_ips``"
-            if server.name.startswith("gunicorn")  # type: ignore[attr-defined]
+            if server.name.startswith("gunicorn")
             else "ignored"
         ),
         "a WARNING, no logging configured": (
@@ -494,7 +494,7 @@ def readme_server_table() -> dict[str, dict[str, str]]:
 
 
 def test_readme_server_table_is_what_the_server_does(server: servers.Server) -> None:
-    column = TABLE_COLUMNS[server.name]  # type: ignore[attr-defined]
+    column = TABLE_COLUMNS[server.name]
     observed = observe(server)
     assert readme_server_table()[column] == observed, (
         f"README.rst's server table is stale for {column}; it should say {observed}"
