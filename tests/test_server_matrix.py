@@ -171,10 +171,7 @@ def test_proxy_fix_from_an_untrusted_peer(server: servers.Server) -> None:
     scheme = "https" if server.name == "uwsgi" else "http"
     assert (data["remote_addr"], data["scheme"], data["host"]) == ("127.0.0.1", scheme, "app.test")
     wait_for(
-        lambda: (
-            "X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host from untrusted peer 127.0.0.1"
-            in server.log()
-        ),
+        lambda: "from untrusted peer 127.0.0.1" in server.log(),
         "the WARNING about the untrusted peer",
     )
 
