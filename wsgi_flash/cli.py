@@ -136,7 +136,6 @@ def serve_waitress(app: WSGIApplication, host: str, port: int, workers: int, pro
         port=port,
         threads=max(workers, 4),
         clear_untrusted_proxy_headers=not proxy,
-        _quiet=False,
     )
 
 
