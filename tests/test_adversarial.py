@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 
 from tests import servers
 from tests.test_malformed import Recorder, Records, call, make_environ
-from wsgi_flash import _checks
-from wsgi_flash._checks import CHECKS, scope_of
 from wsgi_flash._logging import LimitedLog, escape
-from wsgi_flash.malformed import MalformedRequestLogger, report_malformed
+from wsgi_flash.malformed import MalformedRequestLogger, _checks, report_malformed
+from wsgi_flash.malformed._checks import CHECKS, scope_of
 
 HUGE = "9" * 4400  # past int()'s 4,300-digit limit
 
@@ -124,7 +123,7 @@ def test_a_failing_detector_loses_only_its_own_verdict(
         else check
         for check in _checks.CHECKS
     )
-    monkeypatch.setattr("wsgi_flash.malformed.CHECKS", checks)
+    monkeypatch.setattr("wsgi_flash.malformed.middleware.CHECKS", checks)
     middleware = _rejecting()
     for _ in range(100):
         status, _, body = call(middleware, make_environ("/a%00b", HTTP_RANGE="bytes=0-1"))
@@ -647,7 +646,7 @@ def test_an_allowed_host_that_can_never_match_is_refused_at_start_up(entry: str,
 
 
 def test_a_client_cannot_keep_the_real_host_out_of_the_clean_hosts() -> None:
-    from wsgi_flash._prescan import PreScan
+    from wsgi_flash.malformed._prescan import PreScan
 
     middleware = MalformedRequestLogger(Recorder(), allowed_hosts=["good.example"])
     for port in range(1, 300):

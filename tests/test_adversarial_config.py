@@ -20,10 +20,10 @@ from werkzeug.test import Client, create_environ, run_wsgi_app
 
 from tests.servers import ROOT, free_port, gunicorn, server_env
 from wsgi_flash import FlashMiddleware, flash, get_flashed_messages
-from wsgi_flash._signing import InvalidToken, TimedSigner, base64_encode
 from wsgi_flash.config import Config, ConfigError, options_of
 from wsgi_flash.exceptions import CookieTooLargeError
 from wsgi_flash.hooks import RequestHooks
+from wsgi_flash.messages._signing import InvalidToken, TimedSigner, base64_encode
 from wsgi_flash.paste import flash as paste_flash
 from wsgi_flash.paste import proxy_fix as paste_proxy_fix
 

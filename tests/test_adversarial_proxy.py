@@ -30,12 +30,11 @@ import typing as t
 import pytest
 
 from tests.servers import Server, gunicorn, server_env
-from wsgi_flash import _forwarded
-from wsgi_flash._forwarded import MAX_LENGTH, MEMO_KEY_LENGTH, MEMO_SIZE
 from wsgi_flash._logging import DEFAULT_RATE_LIMIT
 from wsgi_flash._net import NetworkSet, parse_networks
 from wsgi_flash.config import Config, ConfigError
-from wsgi_flash.proxy_fix import ProxyFix
+from wsgi_flash.proxy_fix import ProxyFix, _forwarded
+from wsgi_flash.proxy_fix._forwarded import MAX_LENGTH, MEMO_KEY_LENGTH, MEMO_SIZE
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

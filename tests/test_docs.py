@@ -41,7 +41,7 @@ def test_readme_options_reference_matches_the_code() -> None:
 
 
 def test_readme_check_catalogue_matches_the_code() -> None:
-    from wsgi_flash._checks import CHECKS
+    from wsgi_flash.malformed._checks import CHECKS
 
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
     rows = [line for line in readme.splitlines() if line.startswith("``") and "  " in line]

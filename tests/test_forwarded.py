@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsgi_flash._forwarded import (
+from wsgi_flash._net import is_ip, is_valid_host, is_valid_port
+from wsgi_flash.proxy_fix._forwarded import (
     BEYOND,
     MAX_ELEMENTS,
     MAX_LENGTH,
@@ -24,7 +25,6 @@ from wsgi_flash._forwarded import (
     parse_forwarded,
     pick,
 )
-from wsgi_flash._net import is_ip, is_valid_host, is_valid_port
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,9 @@ from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, N
 from werkzeug.test import Client, create_environ
 from werkzeug.wrappers import Request, Response
 
-from wsgi_flash._response import lazy_request
 from wsgi_flash.exceptions import HeadersAlreadySentError, NotInstalledError
 from wsgi_flash.hooks import RequestHooks, after_this_request
+from wsgi_flash.hooks._response import lazy_request
 
 # -- helpers -----------------------------------------------------------------
 

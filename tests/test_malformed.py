@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from pythonjsonlogger.json import JsonFormatter
 from werkzeug.wrappers import Request
 
-from wsgi_flash._checks import CHECKS, scope_of
-from wsgi_flash._reporting import TokenBucket
-from wsgi_flash._request_checks import host_is_allowed, split_domain_port
 from wsgi_flash.malformed import MalformedRequestLogger, report_malformed
+from wsgi_flash.malformed._checks import CHECKS, scope_of
+from wsgi_flash.malformed._reporting import TokenBucket
+from wsgi_flash.malformed._request_checks import host_is_allowed, split_domain_port
 
 LOGGER = "wsgi_flash.malformed"
 

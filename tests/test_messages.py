@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from wsgi_flash._messages import Message, dump, parse
-from wsgi_flash._signing import InvalidToken
+from wsgi_flash.messages._payload import Message, dump, parse
+from wsgi_flash.messages._signing import InvalidToken
 
 
 def stdlib_json(messages: list[Message]) -> bytes:

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer, encoding
 
-from wsgi_flash._signing import _HMAC, InvalidToken, TimedSigner, base64_decode, base64_encode
+from wsgi_flash.messages._signing import (
+    _HMAC,
+    InvalidToken,
+    TimedSigner,
+    base64_decode,
+    base64_encode,
+)
 
 KEY = "signing-test-secret-key-0123456789"
 OLD = "signing-test-older-key-0123456789"

@@ -7,8 +7,8 @@ import webob
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from wsgi_flash._http import add_vary, cookie_value
 from wsgi_flash._wsgi import ClosingIterator, get_environ
+from wsgi_flash.messages._http import add_vary, cookie_value
 
 
 @pytest.mark.parametrize(

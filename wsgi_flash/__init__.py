@@ -9,14 +9,14 @@ from __future__ import annotations
 from .config import Config as Config
 from .config import stack as stack
 from .exceptions import WsgiFlashError as WsgiFlashError
-from .flash import FlashMiddleware as FlashMiddleware
-from .flash import flash as flash
-from .flash import get_flashed_messages as get_flashed_messages
-from .flash import peek_flashed_messages as peek_flashed_messages
 from .hooks import RequestHooks as RequestHooks
 from .hooks import after_this_request as after_this_request
 from .malformed import MalformedRequestLogger as MalformedRequestLogger
 from .malformed import report_malformed as report_malformed
+from .messages import FlashMiddleware as FlashMiddleware
+from .messages import flash as flash
+from .messages import get_flashed_messages as get_flashed_messages
+from .messages import peek_flashed_messages as peek_flashed_messages
 from .proxy_fix import ProxyFix as ProxyFix
 
 __version__ = "0.1.0"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .flash import ENVIRON_KEY, FlashMiddleware
+from .messages.middleware import ENVIRON_KEY, FlashMiddleware
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

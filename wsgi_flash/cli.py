@@ -218,7 +218,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "checks":
-        from ._checks import format_checks
+        from .malformed._checks import format_checks
 
         print(format_checks())
         return 0

@@ -52,7 +52,7 @@ if t.TYPE_CHECKING:
 SECTIONS: dict[str, tuple[str, str]] = {
     "proxy": ("wsgi_flash.proxy_fix", "ProxyFix"),
     "malformed": ("wsgi_flash.malformed", "MalformedRequestLogger"),
-    "flash": ("wsgi_flash.flash", "FlashMiddleware"),
+    "flash": ("wsgi_flash.messages", "FlashMiddleware"),
     "hooks": ("wsgi_flash.hooks", "RequestHooks"),
 }
 #: Keys allowed at the top level, and the section option each one sets.

@@ -41,7 +41,7 @@ from django.utils.safestring import SafeData, mark_safe  # type: ignore[import-u
 from markupsafe import Markup
 
 from ._adapter import FlashAround
-from .flash import ENVIRON_KEY, flash, get_flashed_messages, peek_flashed_messages
+from .messages.middleware import ENVIRON_KEY, flash, get_flashed_messages, peek_flashed_messages
 
 if t.TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase  # type: ignore[import-untyped,unused-ignore]

@@ -35,13 +35,13 @@ from flask import Flask, request
 from flask.sessions import SessionInterface, SessionMixin
 
 from ._adapter import FlashAround
-from ._reporting import REPORTER_KEY
 from .config import ENV_PREFIX, SECTIONS, TOP_LEVEL, Config, ConfigError
-from .flash import ENVIRON_KEY
-from .flash import flash as _flash
-from .flash import get_flashed_messages as _get_flashed_messages
-from .flash import peek_flashed_messages as _peek_flashed_messages
-from .hooks import CALLBACKS_KEY
+from .hooks.middleware import CALLBACKS_KEY
+from .malformed._reporting import REPORTER_KEY
+from .messages.middleware import ENVIRON_KEY
+from .messages.middleware import flash as _flash
+from .messages.middleware import get_flashed_messages as _get_flashed_messages
+from .messages.middleware import peek_flashed_messages as _peek_flashed_messages
 
 if t.TYPE_CHECKING:
     import os

@@ -43,10 +43,10 @@ from pyramid.exceptions import ConfigurationError  # type: ignore[import-untyped
 from pyramid.tweens import EXCVIEW  # type: ignore[import-untyped,unused-ignore]
 
 from ._adapter import FlashAround
-from ._messages import storable
 from .config import Config
-from .flash import flash as _flash
-from .flash import get_flashed_messages, peek_flashed_messages
+from .messages._payload import storable
+from .messages.middleware import flash as _flash
+from .messages.middleware import get_flashed_messages, peek_flashed_messages
 
 if t.TYPE_CHECKING:
     from pyramid.config import Configurator  # type: ignore[import-untyped,unused-ignore]

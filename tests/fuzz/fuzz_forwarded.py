@@ -27,14 +27,14 @@ import typing as t
 
 import _harness
 
-from wsgi_flash._forwarded import (
+from wsgi_flash.proxy_fix import ProxyFix
+from wsgi_flash.proxy_fix._forwarded import (
     MAX_ELEMENTS,
     MAX_LENGTH,
     forwarded_from_right,
     node_address,
     parse_forwarded,
 )
-from wsgi_flash.proxy_fix import ProxyFix
 
 TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # What a quoted-string can carry once unquoted: HTAB, SP, VCHAR, obs-text.

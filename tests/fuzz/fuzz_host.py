@@ -33,9 +33,9 @@ import _harness
 from django.http.request import split_domain_port as django_split_domain_port
 from django.http.request import validate_host as django_validate_host
 
-from wsgi_flash._checks import CHECKS_BY_ID, Facts, Limits
 from wsgi_flash._net import is_ip, is_valid_host, parse_ip, split_host_port, strip_port
 from wsgi_flash.malformed import MalformedRequestLogger
+from wsgi_flash.malformed._checks import CHECKS_BY_ID, Facts, Limits
 from wsgi_flash.proxy_fix import ProxyFix
 
 REG_NAME = frozenset(string.ascii_letters + string.digits + "-._~!$&'()*+,;=")

@@ -24,8 +24,8 @@ import typing as t
 
 import _harness
 
-from wsgi_flash._checks import CHECKS_BY_ID, SCANNED_URI_CHECKS, Facts, Limits
 from wsgi_flash.malformed import MalformedRequestLogger
+from wsgi_flash.malformed._checks import CHECKS_BY_ID, SCANNED_URI_CHECKS, Facts, Limits
 
 HEX = frozenset(string.hexdigits)
 

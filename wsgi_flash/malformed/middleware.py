@@ -7,9 +7,9 @@ handed it over, logs what is malformed or suspicious on the
 checks named in ``reject``. :func:`report_malformed` lets application code log
 bad input it noticed itself through the same safe, rate-limited channel.
 
-The check catalogue lives in :mod:`wsgi_flash._checks`; print it with
+The check catalogue lives in :mod:`wsgi_flash.malformed._checks`; print it with
 ``python -m wsgi_flash checks``. Records are built in
-:mod:`wsgi_flash._reporting`.
+:mod:`wsgi_flash.malformed._reporting`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import functools
 import logging
 import typing as t
 
+from .._logging import DEFAULT_LIMIT, LimitedLog, check_rate_limit, escape
+from .._wsgi import get_environ
 from ._body_checks import inspect_body
 from ._checks import (
     BODY_CHECKS,
@@ -32,12 +34,10 @@ from ._checks import (
     resolve_actions,
     scope_of,
 )
-from ._logging import DEFAULT_LIMIT, LimitedLog, check_rate_limit, escape
 from ._prescan import PreScan
 from ._reporting import REPORTER_KEY, Reporter, logger
 from ._request_checks import Facts, Limits, argument_text_limit
 from ._uri_checks import scan_uri
-from ._wsgi import get_environ
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -15,7 +15,7 @@ import json
 import re
 import typing as t
 
-from ._logging import escape
+from .._logging import escape
 from ._request_checks import Facts, Limits, arguments_problem, parse_decimal
 from ._uri_checks import excerpt
 

@@ -19,12 +19,12 @@ from collections.abc import Container
 from datetime import timedelta
 from functools import partial
 
+from .._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
+from .._wsgi import get_environ
+from ..exceptions import CookieTooLargeError, HeadersAlreadySentError, NotInstalledError
 from ._http import add_vary, cookie_value
-from ._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
-from ._messages import Message, dump, parse, storable
+from ._payload import Message, dump, parse, storable
 from ._signing import MAX_PAYLOAD, InvalidToken, TimedSigner
-from ._wsgi import get_environ
-from .exceptions import CookieTooLargeError, HeadersAlreadySentError, NotInstalledError
 
 if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo

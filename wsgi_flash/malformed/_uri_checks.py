@@ -16,7 +16,7 @@ import re
 import typing as t
 from urllib.parse import unquote_to_bytes
 
-from ._logging import escape
+from .._logging import escape
 from ._request_checks import Facts, Limits, split_domain_port
 
 if t.TYPE_CHECKING:

@@ -3,8 +3,8 @@
 
 Every check :class:`~wsgi_flash.malformed.MalformedRequestLogger` runs, with
 its stable id, default action and origin, and the detector that looks for it
-(:mod:`wsgi_flash._request_checks`, :mod:`wsgi_flash._uri_checks`; the body
-checks of :mod:`wsgi_flash._body_checks` have none, the middleware runs them
+(:mod:`wsgi_flash.malformed._request_checks`, :mod:`wsgi_flash.malformed._uri_checks`; the body
+checks of :mod:`wsgi_flash.malformed._body_checks` have none, the middleware runs them
 on the body). Also how the middleware's options turn into an action per
 check.
 """
@@ -109,7 +109,7 @@ CHECKS: tuple[Check, ...] = (
 CHECKS_BY_ID: dict[str, Check] = {check.id: check for check in CHECKS}
 #: Position of each check in the catalogue, the order findings are logged in.
 ORDER = {check.id: index for index, check in enumerate(CHECKS)}
-#: Checks answered together by one :func:`~wsgi_flash._uri_checks.scan_uri` pass.
+#: Checks answered together by one :func:`~wsgi_flash.malformed._uri_checks.scan_uri` pass.
 SCANNED_URI_CHECKS = frozenset(
     (
         "uri.percent_encoding",

@@ -14,6 +14,8 @@ import logging
 import re
 import typing as t
 
+from .._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
+from .._net import IPAddress, IPNetwork, NetworkSet, is_valid_port, parse_networks
 from ._forwarded import (
     BEYOND,
     MAX_ELEMENTS,
@@ -26,8 +28,6 @@ from ._forwarded import (
     pick,
     remember,
 )
-from ._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
-from ._net import IPAddress, IPNetwork, NetworkSet, is_valid_port, parse_networks
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -19,7 +19,7 @@ import threading
 import time
 import typing as t
 
-from ._logging import TokenBucket, escape
+from .._logging import TokenBucket, escape
 from ._prescan import printable_ascii
 
 if t.TYPE_CHECKING:

@@ -16,10 +16,10 @@ import typing as t
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 from werkzeug.wrappers import Request
 
-from ._logging import escape
+from .._logging import escape
+from .._wsgi import ClosingIterator, get_environ
+from ..exceptions import HeadersAlreadySentError, NotInstalledError
 from ._response import Capture, flavour_for, hook_name
-from ._wsgi import ClosingIterator, get_environ
-from .exceptions import HeadersAlreadySentError, NotInstalledError
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -4,8 +4,8 @@
 A detector takes the :class:`Facts` of one request and the middleware's
 :class:`Limits` and returns a short, log-safe description of what it found,
 or None. The request target's escapes and bytes are looked at by
-:mod:`wsgi_flash._uri_checks`, bodies by :mod:`wsgi_flash._body_checks`; the
-catalogue that names them all is :mod:`wsgi_flash._checks`.
+:mod:`wsgi_flash.malformed._uri_checks`, bodies by :mod:`wsgi_flash.malformed._body_checks`; the
+catalogue that names them all is :mod:`wsgi_flash.malformed._checks`.
 
 Detectors run only after the middleware's cheap pre-scan found something
 worth a closer look, so they favour clarity over speed.
@@ -17,8 +17,8 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from ._logging import escape
-from ._net import parse_ip, split_host_port
+from .._logging import escape
+from .._net import parse_ip, split_host_port
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

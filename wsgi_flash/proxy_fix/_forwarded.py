@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ._net import is_ip, mapped_spelling, parse_ip, split_host_port, strip_port
+from .._net import is_ip, mapped_spelling, parse_ip, split_host_port, strip_port
 
 #: How many characters at the right end of a header are read at most.
 MAX_LENGTH = 8192
