@@ -284,41 +284,58 @@ def test_uwsgi_invalid_escape_becomes_a_nul_that_is_rejected(uwsgi: servers.Serv
     )
 
 
+WAITRESS_TRUSTS_THE_PROXY = [
+    "--trusted-proxy=127.0.0.1",
+    "--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host",
+]
+
+
 @pytest.mark.parametrize(
-    ("extra", "proxy_fix_sees_headers", "warning"),
+    ("extra", "seen", "warning"),
     [
-        pytest.param([], False, "removes X-Forwarded-For", id="default"),
-        pytest.param(["--no-clear-untrusted-proxy-headers"], True, None, id="no-clear"),
+        # waitress drops the headers before ProxyFix can see them.
+        pytest.param([], ("127.0.0.1", "http", None), "removes X-Forwarded-For", id="default"),
+        # The set-up the README gives for ProxyFix: it sees them and decides.
+        pytest.param(
+            ["--no-clear-untrusted-proxy-headers"],
+            ("203.0.113.7", "https", "203.0.113.7"),
+            None,
+            id="no-clear",
+        ),
+        # waitress applies them itself; ProxyFix then sees the client as its
+        # peer, so the README says: not both.
+        pytest.param(
+            WAITRESS_TRUSTS_THE_PROXY,
+            ("203.0.113.7", "https", "203.0.113.7"),
+            "applies the proxy headers itself",
+            id="trusted-proxy-and-proxy-fix",
+        ),
     ],
 )
 def test_waitress_proxy_header_settings(
-    tmp_path: pathlib.Path, extra: list[str], proxy_fix_sees_headers: bool, warning: str | None
+    tmp_path: pathlib.Path,
+    extra: list[str],
+    seen: tuple[str, str, str | None],
+    warning: str | None,
 ) -> None:
     with servers.waitress(APP, tmp_path / "waitress.log", extra=extra) as running:
         data = info(running.port, "/info", FORWARDED_HEADERS)
-        if proxy_fix_sees_headers:
-            assert (data["remote_addr"], data["scheme"]) == ("203.0.113.7", "https")
-        else:
-            # waitress dropped the headers before ProxyFix could see them.
-            assert (data["remote_addr"], data["scheme"], data["x_forwarded_for"]) == (
-                "127.0.0.1",
-                "http",
-                None,
-            )
+        assert (data["remote_addr"], data["scheme"], data["x_forwarded_for"]) == seen
         if warning:
+            # Once, on the first request, on wsgi_flash.proxy.
             wait_for(lambda: warning in running.log(), "ProxyFix's WARNING about waitress")
+            info(running.port, "/info", FORWARDED_HEADERS)
+            assert running.log().count(warning) == 1
         else:
-            assert "waitress" not in running.log().replace("INFO:waitress:", "")
+            assert "WARNING:wsgi_flash.proxy" not in running.log()
 
 
 def test_waitress_applying_the_headers_itself(tmp_path: pathlib.Path) -> None:
     """The other working set-up: waitress trusts the proxy and rewrites the
     environ; the app then runs without ProxyFix (here ``/plain/``)."""
-    extra = [
-        "--trusted-proxy=127.0.0.1",
-        "--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host",
-    ]
-    with servers.waitress(APP, tmp_path / "waitress.log", extra=extra) as running:
+    with servers.waitress(
+        APP, tmp_path / "waitress.log", extra=WAITRESS_TRUSTS_THE_PROXY
+    ) as running:
         data = info(running.port, "/plain/info", FORWARDED_HEADERS)
         assert (data["remote_addr"], data["scheme"], data["host"]) == (
             "203.0.113.7",
