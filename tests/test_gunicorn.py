@@ -206,3 +206,26 @@ def test_bad_bind_is_a_clear_error_before_any_server_starts(bind: str, message: 
     )
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("worker_class", ["sync", "gthread"])
+def test_config_module_builds_the_whole_stack(tmp_path: pathlib.Path, worker_class: str) -> None:
+    """``-c python:wsgi_flash.gunicorn`` with only WSGI_FLASH_* variables:
+    flash, ProxyFix trusting loopback, and the malformed logger rejecting."""
+    env = {
+        "WSGI_FLASH_SECRET_KEY": SECRET,
+        "WSGI_FLASH_PROXY_X_FOR": "1",
+        "WSGI_FLASH_PROXY_TRUSTED_PROXIES": "loopback",
+        "WSGI_FLASH_MALFORMED_REJECT": "uri.nul_byte",
+    }
+    with gunicorn(
+        "flash_app:app", tmp_path / "log", workers=1, worker_class=worker_class, env=env
+    ) as server:
+        cookie = flash_cookie(server, "whole-stack")
+        data = server.json("/read", {"Cookie": cookie, "X-Forwarded-For": "203.0.113.9"})
+        assert data["messages"] == [["info", "whole-stack"]]
+        assert data["remote_addr"] == "203.0.113.9"
+        reply = server.raw(b"GET /a%00b HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 400 ") and b"uri.nul_byte" in reply
+        line = wait_for_line(server, "uri.nul_byte rejected")
+        assert "/a%00b" in line
