@@ -203,7 +203,12 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         help="HOST:PORT, [IPv6]:PORT, HOST or :PORT (every interface), as for gunicorn"
         " (default %(default)s)",
     )
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); under waitress, threads (at least 4)",
+    )
     serve.add_argument(
         "--server",
         choices=SERVERS,
@@ -232,6 +237,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         print(config.describe())
         return 0
     host, port = parse_bind(args.bind)
+    if not 1 <= args.workers <= 1024:
+        raise SystemExit(f"wsgi-flash: --workers must be from 1 to 1024, not {args.workers}")
     server = args.server
     if server == "auto":
         server = "gunicorn" if have_gunicorn() else "werkzeug"
