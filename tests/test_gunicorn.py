@@ -196,7 +196,9 @@ def test_bind_means_what_it_means_to_gunicorn(bind: str, expected: tuple[str, in
         pytest.param("127.0.0.1:8000 --workers 0", "--workers must be from 1", id="no-workers"),
     ],
 )
-def test_bad_bind_or_workers_is_a_clear_error_before_any_server_starts(bind: str, message: str) -> None:
+def test_bad_bind_or_workers_is_a_clear_error_before_any_server_starts(
+    bind: str, message: str
+) -> None:
     address, *more = bind.split(" ")
     result = subprocess.run(
         [sys.executable, "-m", "wsgi_flash", "serve", "flash_app:app", "--bind", address, *more],
