@@ -162,6 +162,43 @@ def test_werkzeug_hands_over_and_we_log(werkzeug: JsonLogged, raw: bytes, check:
     assert (status, checks_of(lines), app_called(lines)) == (200, [check], True)
 
 
+@pytest.fixture(scope="module", params=["waitress", "uwsgi"])
+def other_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> t.Iterator[tuple[str, JsonLogged]]:
+    """waitress and uWSGI, each with the same malformed_app as gunicorn."""
+    directory = tmp_path_factory.mktemp(request.param)
+    log_path = directory / "malformed.jsonl"
+    log_path.touch()
+    start = servers.waitress if request.param == "waitress" else servers.uwsgi
+    env = {"WF_MALFORMED_LOG": str(log_path)}
+    with start("malformed_app:app", directory / "server.log", env=env) as server:
+        yield request.param, JsonLogged(server.port, log_path)
+
+
+# What waitress and uWSGI change on the way in, so a check sees more or less:
+OTHER_SERVERS_DIFFER = {
+    # waitress answers an unsupported version as HTTP/1.0 and tells the app
+    # SERVER_PROTOCOL = "HTTP/1.0": protocol.version cannot fire there.
+    ("waitress", "http-1.2"): [],
+    # uWSGI decodes an invalid escape into a NUL in PATH_INFO.
+    ("uwsgi", "bad-escape"): ["uri.percent_encoding", "uri.nul_byte"],
+    ("uwsgi", "percent-u"): ["uri.percent_u", "uri.nul_byte"],
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "check", "case"), [pytest.param(*p.values, p.id, id=p.id) for p in REACH_THE_APP]
+)
+def test_waitress_and_uwsgi_hand_over_and_we_log(
+    other_server: tuple[str, JsonLogged], raw: bytes, check: str, case: str
+) -> None:
+    name, server = other_server
+    expected = OTHER_SERVERS_DIFFER.get((name, case), [check])
+    status, lines = server.send(raw)
+    assert (status, checks_of(lines), app_called(lines)) == (200, expected, True)
+
+
 def test_reject_answers_400_naming_the_check(gunicorn: JsonLogged) -> None:
     status, lines = gunicorn.send(request("GET /r%0d%0aSet-Cookie:x HTTP/1.1"))
     assert (status, checks_of(lines), app_called(lines)) == (400, ["uri.crlf"], False)
