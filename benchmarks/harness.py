@@ -48,6 +48,29 @@ def _start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any
     return None
 
 
+def expect_status(app: WSGIApp, environ: dict[str, t.Any], status: str) -> None:
+    """Fail unless ``app`` answers a copy of ``environ`` with ``status``
+    (``"200"``), so that a case never times an error page by mistake."""
+    got: list[str] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Any:
+        got.append(status)
+
+    body = app(environ.copy(), start_response)
+    try:
+        for _chunk in body:
+            pass
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    if not got or not got[-1].startswith(status):
+        path = environ.get("PATH_INFO")
+        raise SystemExit(f"{app!r} answered {path} with {got[-1:]}, not {status}")
+
+
 def time_app(
     app: WSGIApp,
     environ: dict[str, t.Any],
@@ -110,6 +133,8 @@ class Bench:
     number: int = 2000
     repeat: int = 7
     rows: list[Row] = field(default_factory=list)
+    #: One sentence for the line under the table (the flask group sets it).
+    headline: str = ""
 
     def time(self, app: WSGIApp, environ: dict[str, t.Any], **kwargs: t.Any) -> float:
         kwargs.setdefault("number", self.number)
