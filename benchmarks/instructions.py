@@ -8,9 +8,15 @@ without the start-up. Here about 8,000 instructions take 1 µs. The counts
 include this script's own loop (about 3,200 for the bare app), so compare
 cases with each other, and a case before and after a change.
 
+The ``flask*`` cases (the headline of ``cases_flask.py``: a browser's
+request via a proxy on 127.0.0.1, to a minimal Flask app alone, in
+``wsgi_flash.stack`` and with ``init_app``; flash in a Flask view, ours
+through ``init_app`` and Flask's own) cost 50 to 300 times more per
+request, so they run 100 and 1,100 requests instead.
+
 Usage: ``.venv/bin/python benchmarks/instructions.py [CASE ...]`` (all cases
 when none is named); needs valgrind (``apt-get install valgrind``). Each
-case takes about half a minute.
+case takes about half a minute, all of them about fifteen minutes.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import subprocess
 import sys
 import typing as t
 
-from harness import WSGIApp, make_environ
+from harness import WSGIApp, expect_status, make_environ
 
+#: Requests in the short and the long run of a case, and of a flask* case.
 SHORT, LONG = 1_000, 11_000
+FLASK_SHORT, FLASK_LONG = 100, 1_100
 
 
 def _malformed(path: str, **extra: str) -> tuple[WSGIApp, dict[str, t.Any]]:
@@ -43,7 +51,7 @@ def _malformed(path: str, **extra: str) -> tuple[WSGIApp, dict[str, t.Any]]:
 
 def _case(name: str) -> tuple[WSGIApp, dict[str, t.Any]]:
     """The app and environ of case ``name``, as the bench builds them."""
-    from cases_flash import SECRET, bare_ok, ours_flash_redirect
+    from cases_flash import SECRET, bare_ok, cookie_after, ours_flash_redirect
     from cases_hooks import bare_app
     from cases_hooks import ours as hooks_3_3
     from cases_stack import full_stack
@@ -71,7 +79,36 @@ def _case(name: str) -> tuple[WSGIApp, dict[str, t.Any]]:
         return hooks_3_3(), plain
     if name == "stack":
         return full_stack(bare_ok), plain
+    if name == "flash_unread":
+        cookie = cookie_after(FlashMiddleware(ours_flash_redirect, secret_key=SECRET), "/", "flash")
+        return FlashMiddleware(bare_ok, secret_key=SECRET), make_environ("/", HTTP_COOKIE=cookie)
+    if name.startswith("flask"):
+        return _flask_case(name)
     raise SystemExit(f"unknown case {name!r}; the cases are: {', '.join(CASES)}")
+
+
+def _flask_case(name: str) -> tuple[WSGIApp, dict[str, t.Any]]:
+    from cases_flask import (
+        browser_environ,
+        flashed_cookie,
+        flashing_flask,
+        init_app_flask,
+        minimal_flask,
+        stacked_flask,
+    )
+
+    if name == "flask":
+        return minimal_flask(), browser_environ("/")
+    if name == "flask_stack":
+        return stacked_flask(), browser_environ("/")
+    if name == "flask_init_app":
+        return init_app_flask(), browser_environ("/")
+    ours = name in ("flask_unread", "flask_flash_set", "flask_flash_read")
+    app = flashing_flask(ours=ours)
+    if name.endswith("_set"):
+        return app, browser_environ("/flash")
+    cookie = flashed_cookie(app, "flash" if ours else "session")
+    return app, browser_environ("/" if name == "flask_unread" else "/read", cookie)
 
 
 CASES = (
@@ -85,12 +122,30 @@ CASES = (
     "hooks_bare",
     "hooks_3_3",
     "stack",
+    "flash_unread",
+    "flask",
+    "flask_stack",
+    "flask_init_app",
+    "flask_unread",
+    "flask_flash_set",
+    "flask_flash_read",
+    "flask_own_set",
+    "flask_own_read",
 )
+
+
+def request_counts(name: str) -> tuple[int, int]:
+    """The short and the long run of case ``name``."""
+    return (FLASK_SHORT, FLASK_LONG) if name.startswith("flask") else (SHORT, LONG)
 
 
 def loop(name: str, requests: int) -> None:
     """Serve ``requests`` requests of case ``name``, as the bench's loop does."""
     app, environ = _case(name)
+    redirects = name.endswith("_set") or name == "flash_set"
+    expect_status(
+        app, environ, ("302" if name.startswith("flask") else "303") if redirects else "200"
+    )
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> None:
         return None
@@ -139,7 +194,8 @@ def main(argv: list[str]) -> int:
     for name in names:
         _case(name)  # an unknown name fails before any valgrind run
     for name in names:
-        per_request = (count(name, LONG) - count(name, SHORT)) // (LONG - SHORT)
+        short, long = request_counts(name)
+        per_request = (count(name, long) - count(name, short)) // (long - short)
         print(f"{name:15s} {per_request:>9,} instructions per request", flush=True)
     return 0
 
