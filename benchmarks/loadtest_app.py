@@ -1,8 +1,12 @@
-"""The small app that ``make loadtest`` serves with gunicorn, twice.
+"""The apps that ``make loadtest`` serves with gunicorn, four times.
 
-``bare`` is the app alone; ``stacked`` is the same app inside all four
-middlewares, configured as a deployment behind a local proxy would be. The
-paths answer alike in both, so the two servers get the same traffic:
+``flask_app`` is the bench's minimal Flask app (one route returning a
+string) and ``flask_stacked`` the same in the bench's full stack (see
+``cases_flask.py``, whose headline the load test repeats under gunicorn).
+
+``bare`` is a small WSGI app alone; ``stacked`` is the same app inside all
+four middlewares, configured as a deployment behind a local proxy would be.
+The paths answer alike in both, so the two servers get the same traffic:
 
 -   ``/`` answers ``ok``;
 -   ``/flash`` flashes a message (stack only) and redirects with 303;
@@ -14,6 +18,8 @@ paths answer alike in both, so the two servers get the same traffic:
 from __future__ import annotations
 
 import typing as t
+
+from cases_flask import minimal_flask, stacked_flask
 
 from wsgi_flash import RequestHooks, flash, get_flashed_messages, stack
 
@@ -77,3 +83,5 @@ def make_stacked() -> App:
 
 bare = make_app(flashing=False)
 stacked = make_stacked()
+flask_app = minimal_flask()
+flask_stacked = stacked_flask()
