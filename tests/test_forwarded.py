@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import itertools
 import time
+import tracemalloc
+import typing as t
 
 import pytest
 from hypothesis import given, settings
@@ -12,13 +14,8 @@ from wsgi_flash.proxy_fix._forwarded import (
     BEYOND,
     MAX_ELEMENTS,
     MAX_LENGTH,
-    MEMO_KEY_LENGTH,
-    MEMO_SIZE,
-    _node_memo,
-    address_memo,
     client_address,
     forwarded_from_right,
-    host_memo,
     is_host,
     last_items,
     node_address,
@@ -344,20 +341,35 @@ def test_any_text_gives_elements_or_a_reason(value: str) -> None:
     assert isinstance(result, (list, str))
 
 
-def test_memos_stay_bounded() -> None:
-    for n in range(3 * MEMO_SIZE):
-        node_address(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
-        client_address(f"10.{n >> 8 & 255}.{n & 255}.1:{n % 60000 + 1}")
-        is_host(f"host{n}.example")
-    for memo in (_node_memo, address_memo, host_memo):
-        assert 0 < len(memo) <= MEMO_SIZE
+def _retained_after(calls: t.Callable[[], object]) -> int:
+    """Bytes still allocated after ``calls()`` ran (what a cache kept)."""
+    tracemalloc.start()
+    try:
+        calls()
+        return tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+
+
+def test_many_distinct_hosts_keep_memory_bounded() -> None:
+    """is_host remembers its verdicts, but 30,000 different 250-character
+    hosts (7.5 MB of text) leave at most 1,024 of them behind."""
+
+    def ask() -> None:
+        for n in range(30_000):
+            assert is_host(f"{n:0>250}.example"[-250:])
+
+    assert _retained_after(ask) < 1024 * 400
 
 
 def test_long_values_are_not_remembered() -> None:
-    assert node_address("_" + "a" * MEMO_KEY_LENGTH) == (None, True)
-    assert "_" + "a" * MEMO_KEY_LENGTH not in _node_memo
-    assert not is_host("b" * 300)
-    assert "b" * 300 not in host_memo
+    def ask() -> None:
+        for n in range(20):
+            assert not is_host(f"{n}" + "b" * 100_000)
+            assert node_address(f"_{n}" + "a" * 100_000) == (None, True)
+            assert client_address(f"{n}" + "1" * 100_000) == ""
+
+    assert _retained_after(ask) < 100_000
 
 
 def test_remembered_answers_are_the_computed_answers() -> None:
@@ -365,3 +377,6 @@ def test_remembered_answers_are_the_computed_answers() -> None:
     assert client_address("192.0.2.77:443") == "192.0.2.77"
     assert client_address("192.0.2.77:443") == "192.0.2.77"
     assert client_address("nope") == ""
+    for _ in range(2):  # computed, then remembered
+        assert is_host("good.example:8080") is True
+        assert is_host("evil.example/path") is False

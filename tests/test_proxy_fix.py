@@ -1111,6 +1111,31 @@ def test_own_type_error_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
         run(fix(), make_environ(HTTP_X_FORWARDED_FOR="192.0.2.7"))
 
 
+def test_non_str_header_that_is_not_read_changes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only the values ProxyFix reads are checked: a server's bytes in a
+    header it was not told to trust neither stop the others nor log."""
+    environ = make_environ(HTTP_X_FORWARDED_FOR="192.0.2.7", HTTP_X_FORWARDED_PREFIX=b"/app")
+    seen = run(fix(), environ)
+    assert seen["REMOTE_ADDR"] == "192.0.2.7"
+    assert warnings_of(caplog) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        pytest.param({}, (1, 1, 0), id="werkzeug-defaults"),
+        pytest.param({"forwarded": 1}, (0, 0, 1), id="forwarded-drops-them"),
+        pytest.param({"x_for": 2}, (2, 1, 0), id="x_for-given"),
+        pytest.param({"x_for": 0, "x_proto": 0, "forwarded": 1}, (0, 0, 1), id="zeros"),
+    ],
+)
+def test_default_counts(options: dict[str, int], expected: tuple[int, int, int]) -> None:
+    middleware = ProxyFix(_noop_app, **options)
+    assert (middleware.x_for, middleware.x_proto, middleware.forwarded) == expected
+
+
 # --- Configuration ------------------------------------------------------------
 
 

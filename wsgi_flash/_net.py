@@ -11,6 +11,8 @@ import ipaddress
 import re
 import typing as t
 
+from ._cache import BoundedCache
+
 IPAddress = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -148,16 +150,15 @@ def strip_port(value: str) -> str | None:
     return None
 
 
-class NetworkSet(dict[object, bool]):
+class NetworkSet:
     """A fixed set of IPv4 and IPv6 networks that answers, for address text,
-    ``networks[address]`` and ``address in networks``: True if it is an
-    address in one of them.
+    ``address in networks``: True if it is an address in one of them.
 
-    Answers are remembered in the dict itself, so a known address costs one
-    C-level lookup (``networks[address]`` on the hot path); the memory is
-    emptied when it holds ``cache_size`` answers, and text longer than an
-    address is answered without being remembered, so client-chosen text can
-    never grow it beyond ``cache_size`` keys of 45 characters.
+    ``len``, ``==``, iteration and ``repr`` describe the networks. Answers
+    are remembered in a :class:`~wsgi_flash._cache.BoundedCache` of
+    ``cache_size`` entries, because a proxy's address repeats on every
+    request and :mod:`ipaddress` costs thousands of instructions; text
+    longer than an address is answered without being remembered.
 
     An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) is matched as the
     IPv4 address it carries, so a dual-stack listener's view of an IPv4 peer
@@ -170,14 +171,15 @@ class NetworkSet(dict[object, bool]):
     .. code-block:: python
 
         >>> proxies = NetworkSet(parse_networks(["loopback", "10.0.0.0/8"], "proxies"))
-        >>> proxies["10.1.2.3"], "::ffff:127.0.0.1" in proxies, "192.0.2.1" in proxies
+        >>> "10.1.2.3" in proxies, "::ffff:127.0.0.1" in proxies, "192.0.2.1" in proxies
         (True, True, False)
+        >>> len(proxies)
+        3
     """
 
-    __slots__ = ("_cache_size", "_v4", "_v6", "networks")
+    __slots__ = ("_answers", "_v4", "_v6", "networks")
 
     def __init__(self, networks: t.Iterable[IPNetwork], cache_size: int = 1024) -> None:
-        super().__init__()
         self.networks = tuple(networks)
         self._v4 = tuple(
             (int(n.network_address), int(n.netmask)) for n in self.networks if n.version == 4
@@ -185,23 +187,30 @@ class NetworkSet(dict[object, bool]):
         self._v6 = tuple(
             (int(n.network_address), int(n.netmask)) for n in self.networks if n.version == 6
         )
-        self._cache_size = cache_size
-
-    def __missing__(self, address: object) -> bool:
-        # Longer text is never an address (parse_ip), and is not remembered.
-        if type(address) is not str or len(address) > _LONGEST_ADDRESS:
-            return False
-        verdict = self._match(address)
-        if len(self) >= self._cache_size:
-            self.clear()
-        self[address] = verdict
-        return verdict
+        self._answers: BoundedCache[str, bool] = BoundedCache(cache_size, _LONGEST_ADDRESS)
 
     def __contains__(self, address: object) -> bool:
-        try:
-            return bool(self[address])
-        except TypeError:  # unhashable
+        if not isinstance(address, str):
             return False
+        verdict = self._answers.get(address)
+        if verdict is None:
+            verdict = self._match(address)
+            self._answers.remember(address, verdict)
+        return verdict
+
+    def __len__(self) -> int:
+        return len(self.networks)
+
+    def __iter__(self) -> t.Iterator[IPNetwork]:
+        return iter(self.networks)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetworkSet):
+            return NotImplemented
+        return set(self.networks) == set(other.networks)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self.networks))
 
     def __repr__(self) -> str:
         return f"NetworkSet({[str(n) for n in self.networks]!r})"

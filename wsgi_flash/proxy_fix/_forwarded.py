@@ -15,11 +15,11 @@ cannot change the answer or the cost. The ``Forwarded`` reader matches
 the grammar on the reversed text, one pair at a time, so its time is
 linear in the characters it reads.
 
-Verdicts on values are remembered in small dicts (``*_memo``), because the
-same proxies, hosts and clients repeat and a dict lookup is far cheaper than
-a regex or :mod:`ipaddress`. Each is emptied when it holds
-:data:`MEMO_SIZE` entries, and values longer than :data:`MEMO_KEY_LENGTH`
-are not remembered, so client-chosen values cannot grow it.
+Host verdicts are remembered in :data:`host_memo`, a
+:class:`~wsgi_flash._cache.BoundedCache`, because ProxyFix's fast path for
+``X-Forwarded-Host`` looks them up on every proxied request. Addresses are
+not: ProxyFix remembers what it made of a whole header value, so these
+readers run only for a value it has not seen.
 
 .. code-block:: python
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 import typing as t
 
+from .._cache import BoundedCache
 from .._net import is_ip, mapped_spelling, parse_ip, split_host_port, strip_port
 
 #: How many characters at the right end of a header are read at most.
@@ -70,25 +71,9 @@ _NODE = re.compile(
     re.IGNORECASE,
 )
 
-MEMO_SIZE = 1024
-#: Longest value remembered, so a memo holds at most about 256 KiB of keys.
-MEMO_KEY_LENGTH = 256
-#: X-Forwarded-For entry to its address without port, ``""`` if none.
-address_memo: dict[str, str] = {}
-#: Host value to whether it is an RFC 3986 ``host[:port]``.
-host_memo: dict[str, bool] = {}
-_node_memo: dict[str, tuple[str | None, bool]] = {}
-
-
-def remember(memo: dict[str, t.Any], key: str, value: t.Any) -> None:
-    """Store ``memo[key] = value`` within :data:`MEMO_SIZE` and
-    :data:`MEMO_KEY_LENGTH`."""
-    # Real values are short; a long one is a client's, so not worth memory.
-    if len(key) > MEMO_KEY_LENGTH:
-        return
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    memo[key] = value
+#: Host value to whether it is an RFC 3986 ``host[:port]``; a host is at
+#: most 260 characters (:func:`~wsgi_flash._net.split_host_port`).
+host_memo: BoundedCache[str, bool] = BoundedCache(max_entries=1024, max_key_length=260)
 
 
 def last_items(value: str, count: int) -> list[str]:
@@ -157,13 +142,8 @@ def client_address(entry: str) -> str:
     """The address in an ``X-Forwarded-For`` entry (``ip``, ``ipv4:port``,
     ``[ipv6]``, ``[ipv6]:port``) without port or brackets, IPv4-mapped
     addresses spelled ``::ffff:a.b.c.d``, or ``""``."""
-    address = address_memo.get(entry)
-    if address is None:
-        address = strip_port(entry) or ""
-        if ":" in address:
-            address = mapped_spelling(address)
-        remember(address_memo, entry, address)
-    return address
+    address = strip_port(entry) or ""
+    return mapped_spelling(address) if ":" in address else address
 
 
 def is_host(value: str) -> bool:
@@ -172,7 +152,7 @@ def is_host(value: str) -> bool:
     verdict = host_memo.get(value)
     if verdict is None:
         verdict = split_host_port(value) is not None
-        remember(host_memo, value, verdict)
+        host_memo.remember(value, verdict)
     return verdict
 
 
@@ -256,14 +236,6 @@ def node_address(node: str) -> tuple[str | None, bool]:
     giving its address; ``valid`` is False for anything the RFC does not
     allow, such as a host name or an IPv6 address without brackets.
     """
-    verdict = _node_memo.get(node)
-    if verdict is None:
-        verdict = _node_address(node)
-        remember(_node_memo, node, verdict)
-    return verdict
-
-
-def _node_address(node: str) -> tuple[str | None, bool]:
     found = _NODE.match(node)
     if found is None:
         return None, False

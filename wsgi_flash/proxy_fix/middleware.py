@@ -14,6 +14,7 @@ import logging
 import re
 import typing as t
 
+from .._cache import BoundedCache
 from .._logging import DEFAULT_RATE_LIMIT, LimitedLog, escape
 from .._net import IPAddress, IPNetwork, NetworkSet, is_valid_port, parse_networks
 from ._forwarded import (
@@ -26,7 +27,6 @@ from ._forwarded import (
     last_items,
     node_address,
     pick,
-    remember,
 )
 
 if t.TYPE_CHECKING:
@@ -58,16 +58,6 @@ _PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
 # "//evil.com" (a network-path reference) out of SCRIPT_NAME; no "\" either,
 # which browsers read as "/".
 _PREFIX = re.compile(rf"/(?:{_PCHAR}+(?:/{_PCHAR}*)*)?\Z")
-
-
-class _DefaultCount(int):
-    """The default 1 of ``x_for`` and ``x_proto``, told apart from an
-    explicit 1 so that ``ProxyFix(app, forwarded=1)`` can drop it."""
-
-    __slots__ = ()
-
-
-_DEFAULT_COUNT = _DefaultCount(1)
 
 
 def _count(name: str, value: object) -> int:
@@ -194,8 +184,8 @@ class ProxyFix:
     def __init__(
         self,
         app: WSGIApplication,
-        x_for: int = _DEFAULT_COUNT,
-        x_proto: int = _DEFAULT_COUNT,
+        x_for: int | None = None,
+        x_proto: int | None = None,
         x_host: int = 0,
         x_port: int = 0,
         x_prefix: int = 0,
@@ -206,12 +196,20 @@ class ProxyFix:
         rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         self.app = app
+        self.forwarded = _count("forwarded", forwarded)
+        # Werkzeug's defaults trust one proxy for X-Forwarded-For and -Proto;
+        # None tells them from an explicit 1, so that forwarded=1 alone
+        # turns them off while forwarded=1 with x_for=1 is refused.
         given = {"x_for": x_for, "x_proto": x_proto, "x_host": x_host}
         given.update(x_port=x_port, x_prefix=x_prefix)
-        counts = {name: _count(name, value) for name, value in given.items()}
-        self.forwarded = _count("forwarded", forwarded)
+        counts = {
+            name: 0
+            if value is None and self.forwarded
+            else _count(name, 1 if value is None else value)
+            for name, value in given.items()
+        }
         if self.forwarded:
-            mixed = [name for name, n in given.items() if n and n is not _DEFAULT_COUNT]
+            mixed = [name for name, n in counts.items() if n]
             if mixed:
                 raise ValueError(
                     f"forwarded cannot be combined with {', '.join(mixed)}: trusting both header"
@@ -238,6 +236,9 @@ class ProxyFix:
             read = tuple(key for key, n in zip(PROXY_HEADERS[1:], counts.values()) if n)
         # A request with none of these headers passes through untouched.
         self._watched = PROXY_HEADERS if remove_untrusted_headers else read
+        # What PEP 3333 says must be a str before it is parsed: the headers
+        # read, and the peer's address if it is checked.
+        self._str_keys = read if self.trusted_proxies is None else ("REMOTE_ADDR", *read)
         # Until the first request has shown which server this is.
         self._server_unchecked = bool(_WAITRESS_CLEARS.intersection(read))
         self._log = LimitedLog(logger, rate_limit)
@@ -245,9 +246,14 @@ class ProxyFix:
         # What this instance made of header values it has seen (see
         # _read_for and _read_forwarded): values, not verdicts on them, are
         # what a client repeats, and these answers hang on the settings too.
-        # Both are bounded by remember().
-        self._for_memo: dict[str, tuple[tuple[dict[str, str], ...], int, str, str]] = {}
-        self._forwarded_memo: dict[str, tuple[list[dict[str, str]], dict[str, str]]] = {}
+        # Keyed by whole header values; past 256 characters a value is a
+        # client's own and is read afresh each time.
+        self._for_memo: BoundedCache[str, tuple[tuple[dict[str, str], ...], int, str, str]] = (
+            BoundedCache(max_entries=1024, max_key_length=256)
+        )
+        self._forwarded_memo: BoundedCache[str, tuple[list[dict[str, str]], dict[str, str]]] = (
+            BoundedCache(max_entries=1024, max_key_length=256)
+        )
 
     @property
     def stats(self) -> dict[str, dict[str, int]]:
@@ -274,87 +280,68 @@ class ProxyFix:
                 break
         else:  # no proxy header: a direct request costs nothing more
             return self.app(environ, start_response)
+        for key in self._str_keys:
+            value = environ.get(key)
+            if value is not None and not isinstance(value, str):
+                self._server_broke_pep_3333(environ)
+                return self.app(environ, start_response)
         trusted = self.trusted_proxies
-        try:
-            if trusted is not None and not trusted[environ.get("REMOTE_ADDR")]:
-                self._ignore(environ)
-            elif self.forwarded:
-                self._apply_forwarded(environ, chain)
-            else:
-                # X-Forwarded-* mode, inline: this is the path every proxied request
-                # takes. Each header first tries the common case (one valid value)
-                # with a dict lookup; the general path picks, validates and logs.
-                get = environ.get
-                x_for, x_proto, x_host, x_port, x_prefix = self._counts
-                value = get("HTTP_X_FORWARDED_FOR") if x_for else None
-                if value:
-                    # A client's requests repeat one value: reading it is one lookup.
-                    known = self._for_memo.get(value)
-                    hops_read, hops, entry, address = known or self._read_for(value)
-                    # Copies, so that an app changing its chain cannot change the memo.
-                    chain += map(dict.copy, hops_read)
-                    if hops:
-                        if trusted is not None:  # the other headers are trusted no further back
-                            x_proto, x_host = min(x_proto, hops), min(x_host, hops)
-                            x_port, x_prefix = min(x_port, hops), min(x_prefix, hops)
-                        if address:
-                            environ["REMOTE_ADDR"] = address
-                        else:
-                            self._reject("X-Forwarded-For", entry, "not an IP address")
-
-                value = get("HTTP_X_FORWARDED_PROTO") if x_proto else None
-                if value:
-                    scheme = _SCHEMES.get(value) if x_proto == 1 else None
-                    if scheme is not None:
-                        environ["wsgi.url_scheme"] = scheme
+        if trusted is not None and environ.get("REMOTE_ADDR") not in trusted:
+            self._ignore(environ)
+        elif self.forwarded:
+            self._apply_forwarded(environ, chain)
+        else:
+            # X-Forwarded-* mode, inline: this is the path every proxied request
+            # takes. Each header first tries the common case (one valid value)
+            # with a dict lookup; the general path picks, validates and logs.
+            get = environ.get
+            x_for, x_proto, x_host, x_port, x_prefix = self._counts
+            value = get("HTTP_X_FORWARDED_FOR") if x_for else None
+            if value:
+                # A client's requests repeat one value: reading it is one lookup.
+                known = self._for_memo.get(value)
+                hops_read, hops, entry, address = known or self._read_for(value)
+                # Copies, so that an app changing its chain cannot change the memo.
+                chain += map(dict.copy, hops_read)
+                if hops:
+                    if trusted is not None:  # the other headers are trusted no further back
+                        x_proto, x_host = min(x_proto, hops), min(x_host, hops)
+                        x_port, x_prefix = min(x_port, hops), min(x_prefix, hops)
+                    if address:
+                        environ["REMOTE_ADDR"] = address
                     else:
-                        self._set_scheme(environ, "X-Forwarded-Proto", pick(value, x_proto))
+                        self._reject("X-Forwarded-For", entry, "not an IP address")
 
-                value = get("HTTP_X_FORWARDED_HOST") if x_host else None
-                if value:
-                    # Commas are valid in a reg-name but split the list, and a port
-                    # must also set SERVER_PORT: both take the general path.
-                    if (
-                        x_host == 1
-                        and "," not in value
-                        and ":" not in value
-                        and host_memo.get(value)
-                    ):
-                        environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
-                    else:
-                        self._set_host(environ, "X-Forwarded-Host", pick(value, x_host))
+            value = get("HTTP_X_FORWARDED_PROTO") if x_proto else None
+            if value:
+                scheme = _SCHEMES.get(value) if x_proto == 1 else None
+                if scheme is not None:
+                    environ["wsgi.url_scheme"] = scheme
+                else:
+                    self._set_scheme(environ, "X-Forwarded-Proto", pick(value, x_proto))
 
-                if x_port or x_prefix:
-                    self._apply_port_and_prefix(environ, x_port, x_prefix)
-        except (TypeError, AttributeError):
-            # PEP 3333 makes every header a str; a server that hands over
-            # bytes, a number or a list must not turn into a 500.
-            if not self._server_broke_pep_3333(environ, orig, chain):
-                raise
+            value = get("HTTP_X_FORWARDED_HOST") if x_host else None
+            if value:
+                # Commas are valid in a reg-name but split the list, and a port
+                # must also set SERVER_PORT: both take the general path.
+                if x_host == 1 and "," not in value and ":" not in value and host_memo.get(value):
+                    environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
+                else:
+                    self._set_host(environ, "X-Forwarded-Host", pick(value, x_host))
+
+            if x_port or x_prefix:
+                self._apply_port_and_prefix(environ, x_port, x_prefix)
         return self.app(environ, start_response)
 
-    def _server_broke_pep_3333(
-        self, environ: WSGIEnvironment, orig: dict[str, t.Any], chain: list[dict[str, str]]
-    ) -> bool:
-        """After a TypeError or AttributeError while applying the headers:
-        if the server gave ``REMOTE_ADDR`` or a proxy header a value that is
-        not a str, undo what was applied and treat the request as one from
-        an untrusted peer; return True. Otherwise the error is a bug of
-        ours, and the caller raises it."""
+    def _server_broke_pep_3333(self, environ: WSGIEnvironment) -> None:
+        """The server gave ``REMOTE_ADDR`` or a proxy header a value that is
+        not a str (bytes, a number): treat the request as one from an
+        untrusted peer, with a WARNING instead of a 500."""
         odd = [
-            f"{key}={type(orig[key]).__name__}"
-            for key in ("REMOTE_ADDR", *PROXY_HEADERS)
-            if not isinstance(orig.get(key), (str, type(None)))
+            f"{key}={type(environ[key]).__name__}"
+            for key in self._str_keys
+            if not isinstance(environ.get(key), (str, type(None)))
         ]
-        if not odd:
-            return False
-        for key in _ORIG_KEYS:
-            value = orig.get(key)
-            if value is None:
-                environ.pop(key, None)
-            else:
-                environ[key] = value
-        chain.clear()
         if self.remove_untrusted_headers:
             for key in PROXY_HEADERS:
                 environ.pop(key, None)
@@ -364,7 +351,6 @@ class ProxyFix:
             "removed" if self.remove_untrusted_headers else "ignored",
             ", ".join(odd),
         )
-        return True
 
     def _read_for(self, value: str) -> tuple[tuple[dict[str, str], ...], int, str, str]:
         """Read an ``X-Forwarded-For`` value from the right: the hops read as
@@ -381,7 +367,7 @@ class ProxyFix:
             # leftmost allowed; what lies further left is not the chain.
             hops = len(entries)
             for hop, entry in enumerate(entries[:-1], 1):
-                if not trusted[client_address(entry)]:
+                if client_address(entry) not in trusted:
                     hops = hop
                     break
             del entries[hops:]
@@ -389,7 +375,7 @@ class ProxyFix:
         # BEYOND stands for what was not read, so it is no hop of the chain.
         hops_read = tuple({"for": entry} for entry in reversed(entries) if entry is not BEYOND)
         read = (hops_read, hops, client, client_address(client) if hops else "")
-        remember(self._for_memo, value, read)
+        self._for_memo.remember(value, read)
         return read
 
     def _reject(self, header: str, value: str, reason: str) -> None:
@@ -513,7 +499,8 @@ class ProxyFix:
                 return read[::-1], {}
             read.append(found)
             if len(read) == self.forwarded or (
-                walk is not None and not walk[node_address(found.get("for", "unknown"))[0] or ""]
+                walk is not None
+                and (node_address(found.get("for", "unknown"))[0] or "") not in walk
             ):
                 element = found
                 break
@@ -523,7 +510,7 @@ class ProxyFix:
         read.reverse()
         fields: dict[str, str] = {}
         if element is None:
-            remember(self._forwarded_memo, value, (read, fields))
+            self._forwarded_memo.remember(value, (read, fields))
             return read, fields
         accepted = True
         node = element.get("for")
@@ -543,7 +530,7 @@ class ProxyFix:
         if host is not None:
             accepted &= self._set_host(fields, "Forwarded host", host)
         if accepted:
-            remember(self._forwarded_memo, value, (read, fields))
+            self._forwarded_memo.remember(value, (read, fields))
         return read, fields
 
     def _set_scheme(
