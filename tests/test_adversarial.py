@@ -15,10 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import servers
-from tests.test_malformed import Recorder, Records, call, make_environ
+from tests.test_malformed import (
+    Recorder,
+    Records,
+    call,
+    catalogue_findings,
+    make_environ,
+    prescan_of,
+)
 from wsgi_flash._logging import LimitedLog, escape
 from wsgi_flash.malformed import MalformedRequestLogger, _checks, report_malformed
 from wsgi_flash.malformed._checks import CHECKS, scope_of
+from wsgi_flash.malformed._request_checks import Facts
 
 HUGE = "9" * 4400  # past int()'s 4,300-digit limit
 
@@ -645,15 +653,30 @@ def test_an_allowed_host_that_can_never_match_is_refused_at_start_up(entry: str,
     assert str(error.value).endswith(hint)
 
 
-def test_a_client_cannot_keep_the_real_host_out_of_the_clean_hosts() -> None:
-    from wsgi_flash.malformed._prescan import PreScan
+def test_a_client_cannot_keep_the_real_host_out_of_the_clean_hosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Host that passed every host check is remembered, so its next
+    request runs no check at all; a flood of other clean hosts (more than
+    are remembered) cannot keep the real one out for good."""
+    from wsgi_flash.malformed import middleware as module
 
+    inspected: list[str] = []
+
+    def counting_facts(environ: dict[str, t.Any]) -> Facts:
+        inspected.append(environ["HTTP_HOST"])
+        return Facts(environ)
+
+    monkeypatch.setattr(module, "Facts", counting_facts)
     middleware = MalformedRequestLogger(Recorder(), allowed_hosts=["good.example"])
     for port in range(1, 300):
         call(middleware, make_environ(HTTP_HOST=f"good.example:{port}"))
     call(middleware, make_environ(HTTP_HOST="good.example"))
-    prescan: PreScan = middleware._suspects.__self__  # type: ignore[attr-defined]
-    assert "host" not in prescan.suspects(make_environ(HTTP_HOST="good.example"))
+    inspected.clear()
+    call(middleware, make_environ(HTTP_HOST="good.example"))
+    assert inspected == []
+    call(middleware, make_environ(HTTP_HOST="new.good.example"))
+    assert inspected == ["new.good.example"]
 
 
 @pytest.mark.parametrize(
@@ -760,8 +783,7 @@ def test_a_scope_the_pre_scan_passes_has_no_finding(
     """The pre-scan's promise, scope by scope: where it sees nothing worth a
     closer look, no enabled check of that scope would find anything."""
     middleware = MalformedRequestLogger(Recorder(), rate_limit=None, **options)
-    if warm:  # the clean-hosts memory learns this Host from a clean request
-        call(middleware, make_environ(HTTP_HOST=environ["HTTP_HOST"]))
-    passed = {scope_of(check.id) for check in CHECKS} - set(middleware._suspects(environ))
-    found = middleware._find(dict(environ), sorted(passed))
-    assert found == []
+    # Warm: the pre-scan has learned this Host, if clean, from a clean request.
+    prescan = prescan_of(middleware, environ if warm else {})
+    passed = {scope_of(check.id) for check in CHECKS} - set(prescan.suspects(environ))
+    assert catalogue_findings(middleware, dict(environ), passed) == []

@@ -7,7 +7,7 @@ import json
 import logging
 import subprocess
 import sys
-import time
+import tracemalloc
 import typing as t
 from wsgiref.validate import validator
 
@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from pythonjsonlogger.json import JsonFormatter
 from werkzeug.wrappers import Request
 
+from wsgi_flash._cache import BoundedCache
 from wsgi_flash.malformed import MalformedRequestLogger, report_malformed
-from wsgi_flash.malformed._checks import CHECKS, scope_of
-from wsgi_flash.malformed._reporting import TokenBucket
-from wsgi_flash.malformed._request_checks import host_is_allowed, split_domain_port
+from wsgi_flash.malformed._body_checks import inspect_body
+from wsgi_flash.malformed._checks import CHECKS, CHECKS_BY_ID, scope_of
+from wsgi_flash.malformed._prescan import PreScan
+from wsgi_flash.malformed._reporting import Reporter, TokenBucket
+from wsgi_flash.malformed._request_checks import Facts, host_is_allowed, split_domain_port
 
 LOGGER = "wsgi_flash.malformed"
 
@@ -51,6 +54,48 @@ def make_environ(
     }
     environ.update(extra)
     return {key: value for key, value in environ.items() if value is not None}
+
+
+def catalogue_findings(
+    middleware: MalformedRequestLogger, environ: dict[str, t.Any], scopes: t.Collection[str]
+) -> list[str]:
+    """The ids of ``middleware``'s enabled checks of ``scopes`` that find
+    something in ``environ``, straight from the catalogue's detectors (and
+    the body checks, with the body read): no pre-scan, nothing remembered."""
+    limits, actions = middleware.limits, middleware.actions
+    found = [
+        check.id
+        for check in CHECKS
+        if check.detect is not None
+        and actions[check.id] != "off"
+        and scope_of(check.id) in scopes
+        and check.detect(Facts(environ), limits) is not None
+    ]
+    if "body" in scopes:
+        later: list[str] = []
+
+        def report(find: t.Callable[[], list[tuple[str, str, str]]]) -> None:
+            later.extend(finding[0] for finding in find())
+
+        facts = Facts(environ)
+        findings = inspect_body(facts, actions, limits, middleware.body_buffer_size, report)
+        found += [finding[0] for finding in findings]
+        environ["wsgi.input"].read()
+        found += later
+    return found
+
+
+def prescan_of(middleware: MalformedRequestLogger, environ: dict[str, t.Any]) -> PreScan:
+    """A pre-scan set up as ``middleware``'s own, that has learned the Host
+    of ``environ`` if it passes every host check, as the middleware learns
+    it from a clean request."""
+    clean_hosts: BoundedCache[str, bool] = BoundedCache()
+    host = environ.get("HTTP_HOST")
+    if isinstance(host, str) and not catalogue_findings(
+        middleware, make_environ(HTTP_HOST=host), {"host"}
+    ):
+        clean_hosts.remember(host, True)
+    return PreScan.for_settings(middleware.limits, middleware.actions, clean_hosts)
 
 
 class Recorder:
@@ -368,9 +413,26 @@ def test_a_flood_of_distinct_clean_cookies_keeps_the_cache_bounded(records: Reco
     call(middleware, make_environ(HTTP_COOKIE="x" * 5000 + "=1"))
     call(middleware, make_environ(HTTP_COOKIE="session=1; junk"))
     assert found(records) == ["header.cookie"]
-    clean_cookies = middleware._suspects.__self__.clean_cookies  # type: ignore[attr-defined]
-    assert 0 < len(clean_cookies) <= 256
-    assert all(len(cookie) < 5000 for cookie in clean_cookies)
+
+
+def test_remembered_clean_cookies_take_bounded_memory(records: Records) -> None:
+    """Clean cookies are remembered, but 2,000 different ones of 2 KB (4 MB)
+    leave at most 256 behind, and long ones none."""
+    app = Recorder()
+    middleware = MalformedRequestLogger(app)
+    tracemalloc.start()
+    try:
+        for number in range(2000):
+            call(middleware, make_environ(HTTP_COOKIE=f"session={number:0>2030}"))
+        for number in range(20):
+            call(middleware, make_environ(HTTP_COOKIE=f"{number}={'x' * 100_000}"))
+        app.calls.clear()  # what the app kept is not the middleware's
+        app.bodies.clear()
+        retained = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert retained < 256 * 2100 + 100_000
+    assert records == []
 
 
 def test_reject_answers_400_without_calling_the_app(records: Records) -> None:
@@ -546,17 +608,17 @@ def test_token_bucket_refills_and_counts_suppressed() -> None:
 
 def test_rate_limit_suppresses_and_summarises(records: Records) -> None:
     now = [1000.0]
-    middleware = MalformedRequestLogger(Recorder(), rate_limit=(2, 60.0))
-    middleware._reporter.clock = lambda: now[0]  # a clock the test moves
+    reporter = Reporter(CHECKS_BY_ID, (2, 60.0), 200, None, clock=lambda: now[0])
+    finding = ("uri.percent_encoding", "invalid percent-escape '%zz' in the path", "log")
     for _ in range(1236):
-        call(middleware, make_environ("/a%zz"))
+        reporter.report(make_environ("/a%zz"), [finding])
     assert len(records) == 2
     now[0] += 30.0  # one token back (2 per 60 s)
-    call(middleware, make_environ("/a%zz"))
+    reporter.report(make_environ("/a%zz"), [finding])
     assert len(records) == 3
     assert records[2].suppressed == 1234  # type: ignore[attr-defined]
     assert records[2].getMessage().endswith("; 1,234 similar suppressed")
-    assert middleware.stats["uri.percent_encoding"] == {
+    assert reporter.stats()["uri.percent_encoding"] == {
         "found": 1237,
         "logged": 3,
         "suppressed": 1234,
@@ -564,13 +626,30 @@ def test_rate_limit_suppresses_and_summarises(records: Records) -> None:
     }
 
 
-def test_rate_limit_refills_in_real_time(records: Records) -> None:
-    middleware = MalformedRequestLogger(Recorder(), rate_limit=(1, 0.3))
-    call(middleware, make_environ("/a%zz"))
-    call(middleware, make_environ("/a%zz"))
-    time.sleep(0.35)
-    call(middleware, make_environ("/a%zz"))
-    assert [r.suppressed for r in records] == [0, 1]  # type: ignore[attr-defined]
+def test_rate_limit_refills_once_its_period_has_passed(records: Records) -> None:
+    now = [50.0]
+    reporter = Reporter(CHECKS_BY_ID, (1, 0.3), 200, None, clock=lambda: now[0])
+    finding = ("uri.percent_encoding", "invalid percent-escape '%zz' in the path", "log")
+    reporter.report(make_environ("/a%zz"), [finding])
+    reporter.report(make_environ("/a%zz"), [finding])
+    now[0] += 0.29  # not yet
+    reporter.report(make_environ("/a%zz"), [finding])
+    now[0] += 0.02
+    reporter.report(make_environ("/a%zz"), [finding])
+    assert [r.suppressed for r in records] == [0, 2]  # type: ignore[attr-defined]
+
+
+def test_the_middleware_counts_what_its_rate_limit_suppresses(records: Records) -> None:
+    middleware = MalformedRequestLogger(Recorder(), rate_limit=(2, 3600.0))
+    for _ in range(5):
+        call(middleware, make_environ("/a%zz"))
+    assert len(records) == 2
+    assert middleware.stats["uri.percent_encoding"] == {
+        "found": 5,
+        "logged": 2,
+        "suppressed": 3,
+        "rejected": 0,
+    }
 
 
 def test_rate_limit_is_per_check(records: Records) -> None:
@@ -954,12 +1033,9 @@ def test_random_environs_never_raise(environ: dict[str, t.Any]) -> None:
         assert status == "200 OK"
         assert errors == []
         # The pre-scan never waves through what a full inspection flags.
-        if not middleware._suspects(environ):
-            every_scope = sorted({scope_of(check.id) for check in CHECKS})
-            before = sum(counts["found"] for counts in middleware.stats.values())
-            middleware._inspect(environ, every_scope)
-            after = sum(counts["found"] for counts in middleware.stats.values())
-            assert after == before
+        passed = {scope_of(check.id) for check in CHECKS}
+        passed -= set(prescan_of(middleware, environ).suspects(environ))
+        assert catalogue_findings(middleware, dict(environ), passed) == []
     finally:
         logging.getLogger(LOGGER).removeHandler(handler)
 

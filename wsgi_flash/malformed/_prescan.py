@@ -14,10 +14,14 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ._request_checks import COMMON_METHODS, COOKIE_BAD_PAIR
+from .._cache import BoundedCache
+from ._checks import BODY_CHECKS
+from ._request_checks import COMMON_METHODS, COOKIE_BAD_PAIR, Limits, argument_text_limit
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+
+    from ._checks import Action
 
 # Pre-scan patterns: a request that none of them flags cannot fail any check.
 # Anything but an escape of printable ASCII, or an escaped "%" that decodes
@@ -34,9 +38,7 @@ _HTTP_1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
 _NEEDS_LENGTH = frozenset(("POST", "PUT", "PATCH"))
 _is_str = str.__instancecheck__
 # Browsers resend the same Cookie header with every request, so one that
-# parsed is remembered and the next costs a set lookup instead of the regex.
-# Bounded (entries and length) so a flood of random cookies cannot grow it;
-# when full it starts over, so the cookies in use now win their place back.
+# parsed is remembered and the next costs a lookup instead of the regex.
 _MAX_CLEAN_COOKIES = 256
 _MAX_CLEAN_COOKIE_LENGTH = 2048
 
@@ -60,21 +62,43 @@ def _odd_count(text: str) -> int:
 class PreScan:
     """The pre-scan of one middleware.
 
-    :param clean_hosts: Host values that passed every host check; the
-        middleware adds to it.
+    :param clean_hosts: Host values that passed every host check (as keys);
+        the middleware adds to it.
     :param query_limit: query length below which no argument limit can trip.
     :param checks_bodies: whether a body check is enabled.
     :param checks_length: whether ``max_content_length`` is set.
     """
 
     def __init__(
-        self, clean_hosts: set[str], query_limit: int, checks_bodies: bool, checks_length: bool
+        self,
+        clean_hosts: BoundedCache[str, bool],
+        query_limit: int,
+        checks_bodies: bool,
+        checks_length: bool,
     ) -> None:
         self.clean_hosts = clean_hosts
         self.query_limit = query_limit
         self.checks_bodies = checks_bodies
         self.checks_length = checks_length
-        self.clean_cookies: set[str] = set()
+        self.clean_cookies: BoundedCache[str, bool] = BoundedCache(
+            _MAX_CLEAN_COOKIES, _MAX_CLEAN_COOKIE_LENGTH
+        )
+
+    @classmethod
+    def for_settings(
+        cls,
+        limits: Limits,
+        actions: t.Mapping[str, Action],
+        clean_hosts: BoundedCache[str, bool],
+    ) -> PreScan:
+        """The pre-scan of a middleware with these ``limits`` and
+        ``actions`` (check id to action)."""
+        return cls(
+            clean_hosts,
+            argument_text_limit(limits),
+            any(actions[check] != "off" for check in BODY_CHECKS),
+            limits.max_content_length is not None,
+        )
 
     def suspects(self, environ: WSGIEnvironment) -> list[str]:
         """A cheap pre-scan naming the scopes (``uri``, ``host``, ``body``...)
@@ -138,17 +162,10 @@ class PreScan:
         cookie = get("HTTP_COOKIE")
         if cookie is not None and (type(cookie) is not str or cookie not in self.clean_cookies):
             if type(cookie) is str and COOKIE_BAD_PAIR.search(cookie) is None:
-                self._remember_cookie(cookie)
+                self.clean_cookies.remember(cookie, True)
             else:
                 suspects.append("cookie")
         return suspects
-
-    def _remember_cookie(self, cookie: str) -> None:
-        clean_cookies = self.clean_cookies
-        if len(cookie) <= _MAX_CLEAN_COOKIE_LENGTH:
-            if len(clean_cookies) >= _MAX_CLEAN_COOKIES:
-                clean_cookies.clear()
-            clean_cookies.add(cookie)
 
 
 def _odd_values(environ: WSGIEnvironment, text: str) -> list[str]:

@@ -18,6 +18,7 @@ import functools
 import logging
 import typing as t
 
+from .._cache import BoundedCache
 from .._logging import DEFAULT_LIMIT, LimitedLog, check_rate_limit, escape
 from .._wsgi import get_environ
 from ._body_checks import inspect_body
@@ -36,7 +37,7 @@ from ._checks import (
 )
 from ._prescan import PreScan
 from ._reporting import REPORTER_KEY, Reporter, logger
-from ._request_checks import Facts, Limits, argument_text_limit
+from ._request_checks import Facts, Limits
 from ._uri_checks import scan_uri
 
 if t.TYPE_CHECKING:
@@ -46,9 +47,8 @@ if t.TYPE_CHECKING:
 
 _Result = t.TypeVar("_Result")
 
-# Host values remembered as clean, so a flood of random Host headers cannot
-# grow the set without bound; when full it starts over, so the hosts in use
-# now win their place back and a client cannot fill it for good.
+# Host values that passed every host check, so the pre-scan lets them by
+# with one lookup.
 _MAX_CLEAN_HOSTS = 256
 _MAX_CLEAN_HOST_LENGTH = 255
 
@@ -160,9 +160,10 @@ class MalformedRequestLogger:
             and self.actions[check.id] != "off"
             and check.id not in SCANNED_URI_CHECKS
         )
-        # (id, detector, action) per combination of suspect scopes, as met:
-        # at most one entry per subset of the pre-scan's ten scopes.
-        self._detectors: dict[tuple[str, ...], tuple[tuple[str, Detector, Action], ...]] = {}
+        # (id, detector, action) per combination of suspect scopes, as met.
+        self._detectors: BoundedCache[tuple[str, ...], tuple[tuple[str, Detector, Action], ...]] = (
+            BoundedCache(max_entries=1024, max_key_length=len(ORDER))
+        )
         self._scanned_actions = {
             check: self.actions[check]
             for check in SCANNED_URI_CHECKS
@@ -170,14 +171,10 @@ class MalformedRequestLogger:
         }
         self._checks_bodies = any(self.actions[check] != "off" for check in BODY_CHECKS)
         self._watches_status = self.actions["response.client_error"] != "off"
-        self._clean_hosts: set[str] = set()
-        prescan = PreScan(
-            self._clean_hosts,
-            argument_text_limit(self.limits),
-            self._checks_bodies,
-            max_content_length is not None,
+        self._clean_hosts: BoundedCache[str, bool] = BoundedCache(
+            _MAX_CLEAN_HOSTS, _MAX_CLEAN_HOST_LENGTH
         )
-        self._suspects = prescan.suspects
+        self._suspects = PreScan.for_settings(self.limits, self.actions, self._clean_hosts).suspects
         self._reporter = Reporter(
             CHECKS_BY_ID, rate_limit, self.max_value_length, request_id_header
         )
@@ -223,15 +220,8 @@ class MalformedRequestLogger:
                 if action == "reject" and rejected is None:
                     rejected = check
         host = environ.get("HTTP_HOST")
-        if (
-            "host" in suspects
-            and not host_findings
-            and type(host) is str
-            and len(host) <= _MAX_CLEAN_HOST_LENGTH
-        ):
-            if len(self._clean_hosts) >= _MAX_CLEAN_HOSTS:
-                self._clean_hosts.clear()
-            self._clean_hosts.add(host)
+        if "host" in suspects and not host_findings and type(host) is str:
+            self._clean_hosts.remember(host, True)
         return rejected
 
     def _find(self, environ: WSGIEnvironment, suspects: list[str]) -> list[Finding]:
@@ -244,7 +234,7 @@ class MalformedRequestLogger:
         detectors = self._detectors.get(scopes)
         if detectors is None:
             detectors = tuple(d[1:] for d in self._all_detectors if d[0] in scopes)
-            self._detectors[scopes] = detectors
+            self._detectors.remember(scopes, detectors)
         limits = self.limits
         findings: list[Finding] = []
         if detectors:
