@@ -15,11 +15,14 @@ client's, so every cache has the same two bounds and the same policy:
     computed and not kept), so a cache never holds more than
     ``max_entries * max_key_length`` characters of keys.
 
-Why not :func:`functools.lru_cache`: it cannot refuse a long key, and the
-wrapper that would refuse it costs a Python call on every lookup, where
-``cache.get(key)`` here is one C call: on a request through one trusted
-proxy that is about 200 instructions of ~9,000 (``benchmarks/instructions.py``),
-and the memory bound by key length is what the adversarial tests check.
+Given a ``compute`` function, a cache is also a memoised function:
+``cache[key]`` answers from memory or calls ``compute(key)`` and remembers
+the answer. Why not :func:`functools.lru_cache`: it cannot refuse a long
+key, and the wrapper that would refuse it costs a Python call on every
+lookup, where ``cache[key]`` and ``cache.get(key)`` here are one C call
+when the answer is known (measured with ``benchmarks/instructions.py``: a
+Python-level lookup on a request through one trusted proxy cost about 1,500
+instructions of ~20,000).
 
 .. code-block:: python
 
@@ -29,6 +32,9 @@ and the memory bound by key length is what the adversarial tests check.
     {'c': 3}
     >>> cache.remember("too long a key", 4); "too long a key" in cache
     False
+    >>> lengths = BoundedCache(compute=len)
+    >>> lengths["abc"], lengths["x" * 300], dict(lengths)
+    (3, 300, {'abc': 3})
 """
 
 from __future__ import annotations
@@ -44,17 +50,34 @@ class BoundedCache(dict[_Key, _Value]):
 
     Read it as a dict (``cache.get(key)``, ``key in cache``: one C call
     each); write it only with :meth:`remember`, which applies the bounds.
+    With ``compute``, ``cache[key]`` of a key not held is ``compute(key)``,
+    remembered if ``key`` is within the bounds.
 
     :param max_entries: entries held at most; when full it is emptied.
     :param max_key_length: longest key (by ``len``) that is remembered.
+    :param compute: the answer for a key not held; without it, such a key
+        raises :exc:`KeyError` as in a dict.
     """
 
-    __slots__ = ("max_entries", "max_key_length")
+    __slots__ = ("compute", "max_entries", "max_key_length")
 
-    def __init__(self, max_entries: int = 1024, max_key_length: int = 256) -> None:
+    def __init__(
+        self,
+        max_entries: int = 1024,
+        max_key_length: int = 256,
+        compute: t.Callable[[_Key], _Value] | None = None,
+    ) -> None:
         super().__init__()
         self.max_entries = max_entries
         self.max_key_length = max_key_length
+        self.compute = compute
+
+    def __missing__(self, key: _Key) -> _Value:
+        if self.compute is None:
+            raise KeyError(key)
+        value = self.compute(key)
+        self.remember(key, value)
+        return value
 
     def remember(self, key: _Key, value: _Value) -> None:
         """Store ``value`` under ``key`` within the bounds."""

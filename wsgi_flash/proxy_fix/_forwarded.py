@@ -15,11 +15,11 @@ cannot change the answer or the cost. The ``Forwarded`` reader matches
 the grammar on the reversed text, one pair at a time, so its time is
 linear in the characters it reads.
 
-Host verdicts are remembered in :data:`host_memo`, a
-:class:`~wsgi_flash._cache.BoundedCache`, because ProxyFix's fast path for
-``X-Forwarded-Host`` looks them up on every proxied request. Addresses are
-not: ProxyFix remembers what it made of a whole header value, so these
-readers run only for a value it has not seen.
+Host verdicts (:func:`is_host`) are remembered in a
+:class:`~wsgi_flash._cache.BoundedCache`, because ProxyFix asks about
+``X-Forwarded-Host`` on every proxied request. Addresses are not:
+ProxyFix remembers what it made of a whole header value, so these readers
+run only for a value it has not seen.
 
 .. code-block:: python
 
@@ -70,10 +70,6 @@ _NODE = re.compile(
     rf"(?::(?:[0-9]{{1,5}}|{_OBFUSCATED}))?\Z",
     re.IGNORECASE,
 )
-
-#: Host value to whether it is an RFC 3986 ``host[:port]``; a host is at
-#: most 260 characters (:func:`~wsgi_flash._net.split_host_port`).
-host_memo: BoundedCache[str, bool] = BoundedCache(max_entries=1024, max_key_length=260)
 
 
 def last_items(value: str, count: int) -> list[str]:
@@ -146,14 +142,14 @@ def client_address(entry: str) -> str:
     return mapped_spelling(address) if ":" in address else address
 
 
-def is_host(value: str) -> bool:
-    """True if ``value`` is an RFC 3986 ``host[:port]`` with a port in
-    1-65535: no ``/ ? # @ \\``, spaces or controls."""
-    verdict = host_memo.get(value)
-    if verdict is None:
-        verdict = split_host_port(value) is not None
-        host_memo.remember(value, verdict)
-    return verdict
+def _is_host(value: str) -> bool:
+    return split_host_port(value) is not None
+
+
+#: ``is_host(value)``: True if ``value`` is an RFC 3986 ``host[:port]`` with
+#: a port in 1-65535 (no ``/ ? # @ \``, spaces or controls); remembered, and
+#: one C call when it is (a host is at most 260 characters).
+is_host: t.Callable[[str], bool] = BoundedCache(1024, 260, compute=_is_host).__getitem__
 
 
 def forwarded_from_right(value: str) -> t.Iterator[dict[str, str] | str]:

@@ -22,7 +22,6 @@ from ._forwarded import (
     MAX_ELEMENTS,
     client_address,
     forwarded_from_right,
-    host_memo,
     is_host,
     last_items,
     node_address,
@@ -53,6 +52,7 @@ _ORIG_KEYS = (
     "SCRIPT_NAME",
 )
 _SCHEMES = {"http": "http", "https": "https"}
+_is_str = str.__instancecheck__
 _PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
 # RFC 3986 path-absolute: "/" not followed by a second "/", which keeps
 # "//evil.com" (a network-path reference) out of SCRIPT_NAME; no "\" either,
@@ -239,6 +239,7 @@ class ProxyFix:
         # What PEP 3333 says must be a str before it is parsed: the headers
         # read, and the peer's address if it is checked.
         self._str_keys = read if self.trusted_proxies is None else ("REMOTE_ADDR", *read)
+        self._absent = ("",) * len(self._str_keys)
         # Until the first request has shown which server this is.
         self._server_unchecked = bool(_WAITRESS_CLEARS.intersection(read))
         self._log = LimitedLog(logger, rate_limit)
@@ -280,13 +281,13 @@ class ProxyFix:
                 break
         else:  # no proxy header: a direct request costs nothing more
             return self.app(environ, start_response)
-        for key in self._str_keys:
-            value = environ.get(key)
-            if value is not None and not isinstance(value, str):
-                self._server_broke_pep_3333(environ)
-                return self.app(environ, start_response)
+        # All C calls, as this runs on every proxied request: is each value
+        # read a str (or absent), as PEP 3333 says?
+        if not all(map(_is_str, map(environ.get, self._str_keys, self._absent))):
+            self._server_broke_pep_3333(environ)
+            return self.app(environ, start_response)
         trusted = self.trusted_proxies
-        if trusted is not None and environ.get("REMOTE_ADDR") not in trusted:
+        if trusted is not None and not trusted.contains(environ.get("REMOTE_ADDR", "")):
             self._ignore(environ)
         elif self.forwarded:
             self._apply_forwarded(environ, chain)
@@ -324,7 +325,7 @@ class ProxyFix:
             if value:
                 # Commas are valid in a reg-name but split the list, and a port
                 # must also set SERVER_PORT: both take the general path.
-                if x_host == 1 and "," not in value and ":" not in value and host_memo.get(value):
+                if x_host == 1 and "," not in value and ":" not in value and is_host(value):
                     environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
                 else:
                     self._set_host(environ, "X-Forwarded-Host", pick(value, x_host))
@@ -340,7 +341,7 @@ class ProxyFix:
         odd = [
             f"{key}={type(environ[key]).__name__}"
             for key in self._str_keys
-            if not isinstance(environ.get(key), (str, type(None)))
+            if not isinstance(environ.get(key, ""), str)
         ]
         if self.remove_untrusted_headers:
             for key in PROXY_HEADERS:
@@ -367,7 +368,7 @@ class ProxyFix:
             # leftmost allowed; what lies further left is not the chain.
             hops = len(entries)
             for hop, entry in enumerate(entries[:-1], 1):
-                if client_address(entry) not in trusted:
+                if not trusted.contains(client_address(entry)):
                     hops = hop
                     break
             del entries[hops:]
@@ -500,7 +501,7 @@ class ProxyFix:
             read.append(found)
             if len(read) == self.forwarded or (
                 walk is not None
-                and (node_address(found.get("for", "unknown"))[0] or "") not in walk
+                and not walk.contains(node_address(found.get("for", "unknown"))[0] or "")
             ):
                 element = found
                 break
