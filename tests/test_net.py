@@ -178,8 +178,9 @@ def _networks(*specs: str) -> NetworkSet:
 def test_network_set(address: str, expected: bool) -> None:
     networks = _networks("10.0.0.0/8", "2001:db8::/32")
     assert (address in networks) is expected
-    # The remembered answer is the same answer.
+    # The remembered answer is the same answer, and the hot path's too.
     assert (address in networks) is expected
+    assert networks.contains(address) is expected
 
 
 def test_network_set_refuses_non_strings() -> None:
