@@ -61,6 +61,7 @@ def test_every_group_is_found() -> None:
             "flask",
             "flask_stack",
             "flask_init_app",
+            "flask_keyed",
             "flask_unread",
             "flask_flash_set",
             "flask_flash_read",
