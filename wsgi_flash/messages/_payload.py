@@ -9,8 +9,6 @@ third element ``1`` marking ``Markup``.
 from __future__ import annotations
 
 import json
-import json.encoder
-import json.scanner
 import math
 import typing as t
 
@@ -51,15 +49,11 @@ def _refuse_constant(name: str) -> t.NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+# One decoder for every cookie: json.loads with these hooks would build a new
+# one (and its scanner) per call, which costs as much as the parsing.
 _DECODER = json.JSONDecoder(
     parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
 )
-# What the encoder writes for a str with ensure_ascii, and the decoder's
-# scanner: called directly, they spare the common payload (str messages)
-# JSONEncoder.encode's per-call set-up, which costs more than the encoding.
-_quote = json.encoder.encode_basestring_ascii
-# (Typeshed wants a scanner as its argument; any decoder is what it reads.)
-_scan = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 
 
 def storable(message: t.Any) -> t.Any:
@@ -106,10 +100,16 @@ def _json_problem(value: t.Any, depth: int = 0) -> str | None:
 
 
 def dump(messages: list[Message]) -> bytes:
-    """The cookie payload for ``messages``."""
+    """The cookie payload for ``messages``: what ``_ENCODER.encode`` writes
+    for the list of rows (the tests check it byte for byte).
+
+    Str messages, the usual case, are written row by row from
+    ``_ENCODER.encode`` of each string, which needs no set-up; encoding the
+    whole list sets up a C encoder per call, which for one message costs
+    2.3 µs against 0.9 µs, a fifth of what a request that flashes costs.
+    """
     if all(type(c) is str and type(m) is str for c, m in messages):
-        # Byte for byte what _ENCODER writes for them (the tests check it).
-        pairs = ",".join([f"[{_quote(c)},{_quote(m)}]" for c, m in messages])
+        pairs = ",".join([f"[{_ENCODER.encode(c)},{_ENCODER.encode(m)}]" for c, m in messages])
         return f"[{pairs}]".encode("ascii")
     return _ENCODER.encode(
         [[c, str(m), 1] if type(m) is Markup else [c, m] for c, m in messages]
@@ -120,12 +120,7 @@ def parse(payload: bytes) -> list[Message]:
     """The messages in a verified payload; InvalidToken if malformed."""
     try:
         text = payload.decode("utf-8")
-        try:
-            data, end = _scan(text, 0)
-        except StopIteration:  # not a JSON value at 0 (maybe whitespace first)
-            end = -1
-        if end != len(text):  # let the decoder accept or refuse what surrounds it
-            data = _DECODER.decode(text)
+        data = _DECODER.decode(text)
     except ValueError:
         raise InvalidToken("payload not JSON") from None
     except RecursionError:

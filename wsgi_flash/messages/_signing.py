@@ -3,12 +3,28 @@
 
 The flash cookie is an itsdangerous ``URLSafeTimedSerializer`` token:
 ``[.]base64(payload) "." base64(timestamp) "." base64(HMAC-SHA256)``, with
-the ``hmac`` key derivation and a salt of our own. itsdangerous re-derives
-the key and builds a signer object on every call (about 40 µs a token);
-this class derives each key once with itsdangerous's own
-:class:`~itsdangerous.Signer` and signs with :func:`hmac.digest`, so
-producing and checking a token costs a few microseconds. The tests check
-that itsdangerous reads our tokens and that we read its tokens.
+itsdangerous's ``hmac`` key derivation and a salt of our own. itsdangerous
+(and so Flask) reads our tokens and we read its tokens; the tests check both
+directions. Where we differ from it:
+
+- **Speed.** itsdangerous derives the key and builds a signer on every call.
+  :class:`TimedSigner` derives each key once, with itsdangerous's own
+  :class:`~itsdangerous.Signer`, and keeps one :func:`hmac.new` object per
+  key; each token is signed on a :meth:`~hmac.HMAC.copy` of it, the
+  stdlib's way to reuse the key's hashed pads.
+- **Compression: compatible, not byte-identical.** Both compress with
+  :func:`zlib.compress` and keep the result when it is at least two bytes
+  shorter, but itsdangerous tries every payload and we only those of
+  :data:`COMPRESS_FROM` bytes or more: setting up zlib costs several times
+  what signing does, and a shorter payload seldom shrinks. So a short,
+  repetitive payload (13 to 47 bytes of one letter, say) that itsdangerous
+  would compress goes out plain; either side reads both forms.
+- **Clock skew.** itsdangerous refuses a token timestamped in the future at
+  all. We accept one up to :data:`MAX_CLOCK_SKEW` (60 s) ahead: the workers
+  behind a load balancer may run on machines whose clocks are a little
+  apart, and the message flashed on one must not vanish when the redirect
+  lands on another whose clock is behind. A token from further ahead is
+  invalid; its age still counts against ``max_age`` from its own timestamp.
 """
 
 from __future__ import annotations
@@ -23,8 +39,11 @@ import zlib
 from itsdangerous import Signer
 from itsdangerous.encoding import bytes_to_int, int_to_bytes
 
-# Below this many bytes zlib's own header and checksum make the result longer.
-_COMPRESS_FROM = 48
+#: Payloads shorter than this are sent uncompressed without trying zlib.
+COMPRESS_FROM = 48
+#: How far in the future (seconds) a token's timestamp may be and still be
+#: accepted: clocks of the machines sharing the key may be that far apart.
+MAX_CLOCK_SKEW = 60
 # A signed payload is ours, but a decompression bomb must still not grow a
 # 4 KiB cookie into something large. Signing refuses longer payloads, so
 # every token we issue can be read back.
@@ -35,18 +54,18 @@ MAX_PAYLOAD = 64 * 1024
 _MAX_TIMESTAMP_B64 = 11  # 8 bytes
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-_PAD_INNER = bytes(x ^ 0x36 for x in range(256))
-_PAD_OUTER = bytes(x ^ 0x5C for x in range(256))
 
 
 def base64_encode(data: bytes) -> bytes:
     """URL-safe base64 without padding, byte for byte as itsdangerous's
-    ``base64_encode`` writes it, at a third less cost."""
+    ``base64_encode`` writes it (the tests check it), at half its cost: a
+    token takes three of these to sign, and the cookie check one."""
     return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def base64_decode(data: bytes) -> bytes:
-    """Inverse of :func:`base64_encode`; raises :class:`binascii.Error`."""
+    """Inverse of :func:`base64_encode`, as lenient as itsdangerous's
+    ``base64_decode``, at a third of its cost; raises :class:`binascii.Error`."""
     return binascii.a2b_base64(data.translate(_FROM_URLSAFE) + b"=" * (-len(data) % 4))
 
 
@@ -57,28 +76,6 @@ class InvalidToken(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class _HMAC:
-    """HMAC-SHA256 (RFC 2104) with the key's inner and outer pads hashed
-    once, so each signature costs two hash copies instead of a fresh HMAC
-    set-up; equal to :func:`hmac.digest` (the tests check it)."""
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(key.translate(_PAD_INNER))
-        self._outer = hashlib.sha256(key.translate(_PAD_OUTER))
-
-    def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
 
 
 class TimedSigner:
@@ -102,8 +99,10 @@ class TimedSigner:
         self.clock = clock
         signer = Signer(b"-", salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
         # The signing key first: most tokens are verified by it.
-        self._macs = [_HMAC(signer.derive_key(key)) for key in (secret_key, *fallback_secret_keys)]
-        self._stamp: tuple[int, bytes] = (-1, b"")
+        self._keys = [
+            hmac.new(signer.derive_key(key), digestmod="sha256")
+            for key in (secret_key, *fallback_secret_keys)
+        ]
 
     def sign(self, payload: bytes, now: float | None = None) -> str:
         """Return a token carrying ``payload``, compressed when shorter.
@@ -114,18 +113,17 @@ class TimedSigner:
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(f"payload of {len(payload)} bytes, over {MAX_PAYLOAD}")
         prefix = b""
-        if len(payload) >= _COMPRESS_FROM:
+        if len(payload) >= COMPRESS_FROM:
             compressed = zlib.compress(payload)
-            if len(compressed) < len(payload) - 1:
+            if len(compressed) < len(payload) - 1:  # itsdangerous's rule
                 payload, prefix = compressed, b"."
         timestamp = int(self.clock() if now is None else now)
-        # The timestamp changes once a second: encode it once a second.
-        stamp = self._stamp
-        if stamp[0] != timestamp:
-            self._stamp = stamp = (timestamp, base64_encode(int_to_bytes(timestamp)))
-        value = b"%s%s.%s" % (prefix, base64_encode(payload), stamp[1])
-        signature = self._macs[0].digest(value)
-        return (b"%s.%s" % (value, base64_encode(signature))).decode("ascii")
+        value = b"%s%s.%s" % (
+            prefix,
+            base64_encode(payload),
+            base64_encode(int_to_bytes(timestamp)),
+        )
+        return (b"%s.%s" % (value, _signature(self._keys[0], value))).decode("ascii")
 
     def unsign(self, token: str, max_age: float, now: float | None = None) -> tuple[bytes, bool]:
         """Return the payload of ``token`` and whether a fallback key signed
@@ -139,8 +137,8 @@ class TimedSigner:
             raise InvalidToken("no signature")
         # Compare the encoded signature exactly: a re-encoded variant of a
         # valid token (padding, other base64 spellings) is not accepted.
-        for signed_by, mac in enumerate(self._macs):  # noqa: B007 (used after the loop)
-            if hmac.compare_digest(base64_encode(mac.digest(value)), signature):
+        for signed_by, key in enumerate(self._keys):  # noqa: B007 (used after the loop)
+            if hmac.compare_digest(_signature(key, value), signature):
                 break
         else:
             raise InvalidToken("bad signature")
@@ -156,8 +154,8 @@ class TimedSigner:
         age = (self.clock() if now is None else now) - timestamp
         if age > max_age:
             raise InvalidToken(f"expired ({int(age)} s old, max_age {max_age:g} s)")
-        if age < -60:
-            raise InvalidToken("timestamp in the future")
+        if age < -MAX_CLOCK_SKEW:
+            raise InvalidToken(f"timestamp in the future (over {MAX_CLOCK_SKEW} s ahead)")
         compressed = body.startswith(b".")
         try:
             payload = base64_decode(body[1:] if compressed else body)
@@ -172,3 +170,10 @@ class TimedSigner:
             if decompressor.unconsumed_tail or not decompressor.eof:
                 raise InvalidToken("payload too large or truncated")
         return payload, signed_by > 0
+
+
+def _signature(key: hmac.HMAC, value: bytes) -> bytes:
+    """The encoded HMAC of ``value`` under ``key`` (left unchanged)."""
+    mac = key.copy()
+    mac.update(value)
+    return base64_encode(mac.digest())
