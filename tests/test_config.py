@@ -8,7 +8,7 @@ from werkzeug.test import Client
 
 from wsgi_flash import FlashMiddleware, flash, get_flashed_messages
 from wsgi_flash.cli import main as cli_main
-from wsgi_flash.config import Config, ConfigError, convert, stack
+from wsgi_flash.config import OPTIONS, SECTIONS, Config, ConfigError, options_of, stack
 from wsgi_flash.hooks import RequestHooks
 from wsgi_flash.malformed import MalformedRequestLogger
 from wsgi_flash.proxy_fix import ProxyFix
@@ -237,26 +237,67 @@ def test_stack_rejects_config_and_options_together() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "annotation", "expected"),
+    ("section", "option", "value", "expected"),
     [
-        pytest.param("yes", "bool", True, id="bool-yes"),
-        pytest.param("OFF", "bool", False, id="bool-off"),
-        pytest.param("none", "int | None", None, id="optional-none"),
-        pytest.param(" 8 ", "int", 8, id="int"),
-        pytest.param("2.5", "float | timedelta", 2.5, id="float"),
-        pytest.param("a, b ,c", "t.Iterable[str]", ("a", "b", "c"), id="list"),
-        pytest.param("true", "t.Iterable[str] | bool", True, id="list-or-bool"),
-        pytest.param("20, 60", "tuple[int, float] | None", (20, 60.0), id="pair"),
-        pytest.param("Strict", "t.Literal['Lax', 'Strict', 'None'] | None", "Strict", id="literal"),
-        pytest.param("webob:Request", "type[t.Any]", __import__("webob").Request, id="class"),
+        pytest.param("proxy", "remove_untrusted_headers", "yes", True, id="bool-yes"),
+        pytest.param("malformed", "log_client_errors", "OFF", False, id="bool-off"),
+        pytest.param("flash", "secure", "none", None, id="optional-none"),
+        pytest.param("flash", "domain", "None", None, id="optional-str-none"),
+        pytest.param("proxy", "x_for", " 8 ", 8, id="int"),
+        pytest.param("flash", "max_age", "2.5", 2.5, id="float"),
+        pytest.param("malformed", "enable", "a, b ,c", ("a", "b", "c"), id="list"),
+        pytest.param("malformed", "reject", "true", True, id="list-or-bool"),
+        pytest.param("flash", "rate_limit", "20, 60", (20, 60.0), id="pair"),
+        pytest.param("flash", "samesite", "Strict", "Strict", id="literal"),
+        pytest.param("flash", "secret_key", " a key ", " a key ", id="secret-as-given"),
+        pytest.param(
+            "hooks", "request_class", "webob:Request", __import__("webob").Request, id="class"
+        ),
     ],
 )
-def test_text_conversion(value: str, annotation: str, expected: t.Any) -> None:
-    assert convert(value, annotation, text=True) == expected
+def test_text_conversion(section: str, option: str, value: str, expected: t.Any) -> None:
+    assert OPTIONS[section][option].read(value, text=True) == expected
+    config = Config()
+    config.merge({section: {option: value}}, "test", text=True)
+    assert config.sections[section][option] == expected
 
 
 def test_toml_list_becomes_tuple_where_expected() -> None:
-    assert convert([5, 30], "tuple[int, float] | None", text=False) == (5, 30)
+    assert OPTIONS["flash"]["rate_limit"].read([5, 30], text=False) == (5, 30)
+    assert OPTIONS["proxy"]["trusted_proxies"].read(["a"], text=False) == ["a"]
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_the_table_has_every_option_of_every_middleware(section: str) -> None:
+    """A new keyword option of a middleware needs its converter here."""
+    assert set(OPTIONS[section]) == set(options_of(section))
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        pytest.param({"WSGI_FLASH_FLASH_PATH": "no-slash"}, "WSGI_FLASH_FLASH_PATH", id="path"),
+        pytest.param(
+            {"WSGI_FLASH_FLASH_COOKIE_NAME": "a b"}, "WSGI_FLASH_FLASH_COOKIE_NAME", id="name"
+        ),
+        pytest.param({"WSGI_FLASH_SECRET_KEY": "short"}, "WSGI_FLASH_SECRET_KEY", id="secret"),
+    ],
+)
+def test_a_value_the_middleware_refuses_names_its_variable(
+    environ: dict[str, str], named: str
+) -> None:
+    """The error names the variable of the option the middleware refuses,
+    not another option that its message happens to mention."""
+    environ = {
+        "WSGI_FLASH_SECRET_KEY": SECRET,
+        "WSGI_FLASH_FLASH_MAX_AGE": "60",
+        "WSGI_FLASH_FLASH_COOKIE_NAME": "messages",
+        **environ,
+    }
+    with pytest.raises(ConfigError) as info:
+        Config.load(environ=environ)
+    where = str(info.value).split(": ", 1)[0]
+    assert where == f"environment variable {named}"
 
 
 def test_cli_check_prints_stack_without_secret(

@@ -4,10 +4,11 @@
 A :class:`Config` holds the options of the four middlewares, in sections
 named after them, gathered from a TOML file, ``WSGI_FLASH_*`` environment
 variables and keyword arguments (later sources win). It checks every key
-against the middleware's own keyword options, converts text values (from the
-environment or a PasteDeploy ``.ini``) by the option's type, and builds each
-middleware once up front so a mistake fails at start-up with the key and
-where it came from. Secret keys are never printed.
+against :data:`OPTIONS`, one table with each option's converter for text
+values (from the environment or a PasteDeploy ``.ini``) and check for typed
+ones (TOML, keyword arguments), and builds each middleware once up front so
+a mistake fails at start-up with the key and where it came from. Secret keys
+are never printed.
 
 Nothing in the text sources reads as "trust more" by accident: an empty or
 blank value is an error (unset the variable for the default), numbers are
@@ -57,7 +58,6 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 #: Keys allowed at the top level, and the section option each one sets.
 TOP_LEVEL = {"secret_key": "flash", "fallback_secret_keys": "flash"}
-SECRET_OPTIONS = frozenset({"secret_key", "fallback_secret_keys"})
 ENV_PREFIX = "WSGI_FLASH_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -67,18 +67,6 @@ _INT_TEXT = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
 _FLOAT_TEXT = re.compile(
     r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})(?:[eE][+-]?[0-9]{1,3})?", re.ASCII
 )
-#: Options for which ``none`` in text would switch a protection off (or, for
-#: samesite, is ambiguous between no attribute and ``SameSite=None``), with
-#: what it would do. Keyword arguments can still pass None.
-NONE_REFUSED = {
-    ("proxy", "trusted_proxies"): "trust every peer",
-    ("malformed", "allowed_hosts"): "allow every host",
-    ("malformed", "max_content_length"): "allow any body size",
-    ("malformed", "rate_limit"): "log every record of a flood",
-    ("flash", "rate_limit"): "log every record of a flood",
-    ("proxy", "rate_limit"): "log every record of a flood",
-    ("flash", "samesite"): "either drop the SameSite attribute or send SameSite=None",
-}
 
 logger = logging.getLogger("wsgi_flash.config")
 
@@ -95,8 +83,9 @@ def middleware_class(section: str) -> type[t.Any]:
 
 
 def options_of(section: str) -> dict[str, inspect.Parameter]:
-    """The options a section accepts: the middleware's parameters after
-    ``app``, plus ``enabled``."""
+    """The middleware's keyword parameters (after ``app``), with their
+    defaults, which :func:`format_reference` documents; :data:`OPTIONS`
+    says how each is read, and a test keeps the two in step."""
     parameters = list(inspect.signature(middleware_class(section)).parameters.values())
     return {p.name: p for p in parameters[1:] if p.kind is not p.VAR_KEYWORD}
 
@@ -223,22 +212,22 @@ class Config:
                     f" {', '.join(SECTIONS)}"
                 )
             target = self.sections.setdefault(section, {})
-            known = options_of(section)
+            known = OPTIONS[section]
             for option, raw in items.items():
                 where = self.origins.get((section, option)) if text else origin
                 where = where or origin
-                if option != "enabled" and (option not in known or option == "app"):
+                spec = ENABLED if option == "enabled" else known.get(option)
+                if spec is None:
                     raise ConfigError(
                         f"{where}: unknown key {section}.{option}; {section} takes"
                         f" {', '.join(sorted([*known, 'enabled']))}"
                     )
                 if text and isinstance(raw, str):
-                    _check_text(raw, section, option, where)
-                annotation = "bool" if option == "enabled" else str(known[option].annotation)
+                    _check_text(raw, section, option, spec, where)
                 try:
-                    target[option] = convert(raw, annotation, text=text)
+                    target[option] = spec.read(raw, text=text)
                 except ValueError as error:
-                    shown = "<hidden>" if option in SECRET_OPTIONS else escape(repr(raw), 80)
+                    shown = "<hidden>" if spec.secret else escape(repr(raw), 80)
                     raise ConfigError(f"{where}: {section}.{option} = {shown}: {error}") from None
                 self.origins[(section, option)] = where
 
@@ -289,13 +278,12 @@ class Config:
 
     def _build(self, section: str, app: WSGIApplication) -> WSGIApplication:
         options = self.options(section)
+        cls = middleware_class(section)
         try:
-            return t.cast("WSGIApplication", middleware_class(section)(app, **options))
+            return t.cast("WSGIApplication", cls(app, **options))
         except (TypeError, ValueError) as error:
-            message = str(error)
-            named = [o for o in options if re.search(rf"\b{re.escape(o)}\b", message)]
-            where = self._where(section, named[0] if named else None)
-            raise ConfigError(f"{where}: [{section}] {message}") from None
+            where = self._where(section, _failing_option(cls, options))
+            raise ConfigError(f"{where}: [{section}] {error}") from None
 
     def wrap(self, app: WSGIApplication) -> WSGIApplication:
         """Wrap ``app`` in the enabled middlewares: ProxyFix outermost, then
@@ -321,23 +309,40 @@ class Config:
         return "\n".join(lines)
 
 
+def _failing_option(cls: type[t.Any], options: dict[str, t.Any]) -> str | None:
+    """The option that the middleware refuses on its own (with only the
+    required ones beside it), or None when only a combination fails, so an
+    error names the variable or file that set it."""
+    required = {
+        name: options[name]
+        for name, parameter in inspect.signature(cls).parameters.items()
+        if parameter.default is parameter.empty and name in options
+    }
+    # The required ones first: the others are tried beside them.
+    for name in sorted(options, key=lambda name: name not in required):
+        try:
+            cls(_placeholder_app, **{**required, name: options[name]})
+        except (TypeError, ValueError):
+            return name
+    return None
+
+
 def _hidden(value: t.Any) -> str:
     if isinstance(value, (list, tuple)):
         return f"<{len(value)} hidden key(s)>"
     return "<hidden>"
 
 
-def _check_text(raw: str, section: str, option: str, where: str) -> None:
+def _check_text(raw: str, section: str, option: str, spec: Option, where: str) -> None:
     """Refuse text that would quietly trust more than the user meant: an
     empty or blank value, or ``none`` where None switches a protection off."""
     if not raw.strip():
         raise ConfigError(
             f"{where}: {section}.{option} is empty; leave it unset for the default, or give a value"
         )
-    consequence = NONE_REFUSED.get((section, option))
-    if consequence is not None and raw.strip().lower() == "none":
+    if spec.none_refused is not None and raw.strip().lower() == "none":
         raise ConfigError(
-            f"{where}: {section}.{option} = none would {consequence}; leave it unset for the"
+            f"{where}: {section}.{option} = none would {spec.none_refused}; leave it unset for the"
             " default, or set None in code if you mean it"
         )
 
@@ -347,67 +352,180 @@ def _placeholder_app(environ: t.Any, start_response: t.Any) -> t.Iterable[bytes]
     return []
 
 
-def convert(value: t.Any, annotation: str, *, text: bool) -> t.Any:
-    """Convert ``value`` to what an option annotated ``annotation`` takes.
-
-    Text (from the environment or an ``.ini``) is parsed: booleans from
-    ``1/true/yes/on`` and ``0/false/no/off``, numbers, comma-separated lists,
-    ``none`` for optional options, ``module:attribute`` for classes. Typed
-    values (TOML, keyword arguments) pass through, with lists turned into
-    tuples where a tuple is expected; the middleware validates the rest.
-    """
-    optional = "None" in annotation
-    if not text:
-        if annotation == "bool" and type(value) is not bool:
-            # enabled = "false" in TOML is a truthy str: it turned a section on.
-            raise ValueError("expected true or false")
-        if isinstance(value, list) and "tuple[" in annotation:
-            return tuple(value)
-        if isinstance(value, str) and annotation.startswith("type["):
-            return import_string(value)
-        return value
-    stripped = value.strip()
-    if not stripped:
-        raise ValueError("empty; leave it unset for the default, or give a value")
-    if optional and stripped.lower() == "none":
-        return None
-    if annotation.startswith("bool"):
-        if stripped.lower() in _TRUE:
-            return True
-        if stripped.lower() in _FALSE:
-            return False
-        raise ValueError("expected a boolean: 1/true/yes/on or 0/false/no/off")
-    if "tuple[int, float]" in annotation:
-        parts = [p.strip() for p in stripped.split(",")]
-        if len(parts) != 2:
-            raise ValueError("expected two numbers separated by a comma, like 20,60")
-        return (_number(parts[0], "int"), _number(parts[1], "float"))
-    if re.search(r"\b(Iterable|Sequence|list|tuple)\[", annotation):
-        if re.search(r"\bbool\b", annotation) and stripped.lower() in _TRUE | _FALSE:
-            return stripped.lower() in _TRUE  # e.g. reject = true: every check
-        items = tuple(p.strip() for p in stripped.split(","))
-        if not all(items):
-            raise ValueError("expected comma-separated items, with none of them empty")
-        return items
-    if re.match(r"(int|float)\b", annotation):
-        return _number(stripped, "float" if "float" in annotation else "int")
-    if annotation.startswith("type["):
-        return import_string(stripped)
-    return value
+def import_string(path: str) -> t.Any:
+    """Import ``module:attribute`` or ``module.attribute``."""
+    module, sep, attribute = path.strip().partition(":")
+    if not sep:
+        module, _, attribute = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"cannot import {path!r}; write it as module:attribute") from None
 
 
-def _number(text: str, kind: str) -> int | float:
-    """``text`` as an int or a finite float; ValueError for anything else."""
-    if kind == "int" and _INT_TEXT.fullmatch(text):
+def _boolean(text: str) -> bool:
+    if text.strip().lower() in _TRUE:
+        return True
+    if text.strip().lower() in _FALSE:
+        return False
+    raise ValueError("expected a boolean: 1/true/yes/on or 0/false/no/off")
+
+
+def _integer(text: str) -> int:
+    if _INT_TEXT.fullmatch(text.strip()):
         return int(text)
-    if kind == "float" and _FLOAT_TEXT.fullmatch(text):
+    raise ValueError("expected a number, as int: at most 18 plain ASCII digits, such as 8")
+
+
+def _real(text: str) -> float:
+    if _FLOAT_TEXT.fullmatch(text.strip()):
         number = float(text)
         if number not in (float("inf"), float("-inf")):
             return number
-    example = "8" if kind == "int" else "2.5"
-    raise ValueError(
-        f"expected a number, as {kind}: at most 18 plain ASCII digits, such as {example}"
-    )
+    raise ValueError("expected a number, as float: at most 18 plain ASCII digits, such as 2.5")
+
+
+def _items(text: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in text.split(","))
+    if not all(items):
+        raise ValueError("expected comma-separated items, with none of them empty")
+    return items
+
+
+def _items_or_boolean(text: str) -> tuple[str, ...] | bool:
+    # reject = true: every check.
+    return _boolean(text) if text.strip().lower() in _TRUE | _FALSE else _items(text)
+
+
+def _rate(text: str) -> tuple[int, float]:
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2:
+        raise ValueError("expected two numbers separated by a comma, like 20,60")
+    return (_integer(parts[0]), _real(parts[1]))
+
+
+def _text(text: str) -> str:
+    return text  # as given: a secret key may hold spaces
+
+
+def _unchanged(value: t.Any) -> t.Any:
+    return value
+
+
+def _true_or_false(value: t.Any) -> bool:
+    # enabled = "false" in TOML is a truthy str: it turned a section on.
+    if type(value) is not bool:
+        raise ValueError("expected true or false")
+    return value
+
+
+def _optional_true_or_false(value: t.Any) -> bool | None:
+    return None if value is None else _true_or_false(value)
+
+
+def _pair(value: t.Any) -> t.Any:
+    # TOML has no tuples: rate_limit = [5, 30].
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _class(value: t.Any) -> t.Any:
+    return import_string(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one option is read from the configuration.
+
+    :param parse: text (an environment variable, an ``.ini`` value; never
+        blank) to the option's value; ValueError says what it expected.
+    :param check: a typed value (TOML, a keyword argument) to the option's
+        value; ValueError says what it expected. The middleware's own
+        ``__init__`` then validates the value as for any caller.
+    :param optional: ``none`` in text means None.
+    :param none_refused: what ``none`` in text would do, where that switches
+        a protection off (or is ambiguous); such text is an error. Keyword
+        arguments can still pass None.
+    :param secret: never shown, in errors or in :meth:`Config.describe`.
+    """
+
+    parse: t.Callable[[str], t.Any]
+    check: t.Callable[[t.Any], t.Any] = _unchanged
+    optional: bool = False
+    none_refused: str | None = None
+    secret: bool = False
+
+    def read(self, raw: t.Any, *, text: bool) -> t.Any:
+        """The value of ``raw``, read as text or as a typed value."""
+        if not text or not isinstance(raw, str):
+            return self.check(raw)
+        if self.optional and raw.strip().lower() == "none":
+            return None
+        return self.parse(raw)
+
+
+_FLOOD = "log every record of a flood"
+_BOOLEAN = Option(_boolean, _true_or_false)
+_INTEGER = Option(_integer)
+_ITEMS = Option(_items)
+_RATE_LIMIT = Option(_rate, _pair, none_refused=_FLOOD)
+#: Every option of every section: how text becomes its value, what a typed
+#: value must be, and what ``none`` may mean. A test keeps it in step with
+#: the middlewares' keyword options.
+OPTIONS: dict[str, dict[str, Option]] = {
+    "proxy": {
+        # None: 1, unless ``forwarded`` is on.
+        "x_for": Option(_integer, optional=True),
+        "x_proto": Option(_integer, optional=True),
+        "x_host": _INTEGER,
+        "x_port": _INTEGER,
+        "x_prefix": _INTEGER,
+        "forwarded": _INTEGER,
+        "trusted_proxies": Option(_items, none_refused="trust every peer"),
+        "remove_untrusted_headers": _BOOLEAN,
+        "rate_limit": _RATE_LIMIT,
+    },
+    "malformed": {
+        "reject": Option(_items_or_boolean),
+        "allowed_hosts": Option(_items, none_refused="allow every host"),
+        "enable": _ITEMS,
+        "disable": _ITEMS,
+        "log_client_errors": _BOOLEAN,
+        "rate_limit": _RATE_LIMIT,
+        "max_value_length": _INTEGER,
+        "request_id_header": Option(_text, optional=True),
+        "max_arguments": _INTEGER,
+        "max_argument_name_length": _INTEGER,
+        "max_argument_length": _INTEGER,
+        "max_content_length": Option(_integer, none_refused="allow any body size"),
+        "body_buffer_size": _INTEGER,
+    },
+    "flash": {
+        "secret_key": Option(_text, secret=True),
+        "fallback_secret_keys": Option(_items, secret=True),
+        "cookie_name": Option(_text),
+        "max_age": Option(_real),
+        "path": Option(_text),
+        "domain": Option(_text, optional=True),
+        "secure": Option(_boolean, _optional_true_or_false, optional=True),
+        "httponly": _BOOLEAN,
+        "samesite": Option(
+            _text, none_refused="either drop the SameSite attribute or send SameSite=None"
+        ),
+        "max_cookie_size": _INTEGER,
+        "on_oversize": Option(_text),
+        "keep_filtered_out": _BOOLEAN,
+        "rate_limit": _RATE_LIMIT,
+    },
+    "hooks": {
+        "request_class": Option(import_string, _class),
+        "propagate_exceptions": _BOOLEAN,
+    },
+}
+#: ``enabled``, which every section takes.
+ENABLED = _BOOLEAN
+SECRET_OPTIONS = frozenset(
+    name for options in OPTIONS.values() for name, option in options.items() if option.secret
+)
 
 
 def _env_name(section: str, option: str) -> str:
@@ -461,17 +579,6 @@ def format_reference() -> str:
         lines.append(f"   * - {row[0]}")
         lines.extend(f"     - {cell}" for cell in row[1:])
     return "\n".join(lines)
-
-
-def import_string(path: str) -> t.Any:
-    """Import ``module:attribute`` or ``module.attribute``."""
-    module, sep, attribute = path.partition(":")
-    if not sep:
-        module, _, attribute = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError, ValueError):
-        raise ValueError(f"cannot import {path!r}; write it as module:attribute") from None
 
 
 def stack(

@@ -21,8 +21,8 @@ users configure the middlewares in their ``.ini``:
 
 ``egg:wsgi_flash#stack`` takes ``config = path.toml``, ``secret_key`` and
 ``section.option`` keys (``proxy.x_for = 1``) and builds the whole stack.
-Values are text, converted by each option's type as for environment
-variables.
+Values are text, converted as environment variables are, by each option's
+entry in :data:`wsgi_flash.config.OPTIONS`.
 """
 
 from __future__ import annotations
