@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from wsgi_flash.exceptions import HeadersAlreadySentError, NotInstalledError
 from wsgi_flash.hooks import RequestHooks, after_this_request
-from wsgi_flash.hooks._response import lazy_request
+from wsgi_flash.hooks._werkzeug import lazy_request
 
 # -- helpers -----------------------------------------------------------------
 

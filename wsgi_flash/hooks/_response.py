@@ -20,41 +20,10 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from ._werkzeug import lazy_request, response_over, sendable
+
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-# Attributes Werkzeug's Request.__init__ computes eagerly (server address,
-# decoded paths, a headers view): about 2.5 µs that most hooks never need.
-_EAGER_ATTRIBUTES = frozenset(
-    ("method", "scheme", "server", "root_path", "path", "query_string", "headers", "remote_addr")
-)
-
-
-class LazyRequest(Request):
-    """A Werkzeug :class:`~werkzeug.wrappers.Request` whose parsed attributes
-    are computed on first use, by a real ``Request`` over the same environ,
-    so their values are exactly Werkzeug's. Made by :func:`lazy_request`
-    (calling the class runs Werkzeug's eager ``__init__``)."""
-
-    def __getattr__(self, name: str) -> t.Any:
-        # Only reached when normal lookup fails, so assigned values win.
-        if name not in _EAGER_ATTRIBUTES:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        parsed = Request(self.environ, populate_request=False).__dict__
-        for key in _EAGER_ATTRIBUTES:
-            self.__dict__.setdefault(key, parsed[key])
-        return self.__dict__[name]
-
-
-def lazy_request(environ: WSGIEnvironment) -> LazyRequest:
-    """A :class:`LazyRequest` over ``environ``, made without a class call:
-    a call through ``type`` to an ``__init__`` would cost more than all
-    the rest of building one."""
-    request: LazyRequest = _new(LazyRequest)
-    request.environ = environ
-    request.shallow = False
-    environ["werkzeug.request"] = request
-    return request
 
 
 class Capture:
@@ -107,12 +76,14 @@ class Capture:
             self.written.append(data)
         # After a hook replaced the body, late write() data has nowhere to go.
 
-    def run(self, app: WSGIApplication, environ: WSGIEnvironment) -> None:
-        """Call ``app`` and keep its iterable."""
+    def run(self, app: WSGIApplication, environ: WSGIEnvironment) -> Capture:
+        """Call ``app`` and keep its iterable; returns this capture, the
+        app's response."""
         app_iter = app(environ, self.start_response)
         if self.status is None:
             self.pull_until_started(app_iter, app)
         self.app_iter = app_iter
+        return self
 
     def pull_until_started(self, app_iter: t.Iterable[bytes], app: WSGIApplication) -> None:
         """For an app that defers ``start_response`` to its first chunk (a
@@ -183,12 +154,6 @@ def _invalid(hook: object, rv: object, detail: str = "") -> TypeError:
     )
 
 
-# Instances made without their constructors (see Flavour.passthrough).
-_new = object.__new__
-# Werkzeug's parse of each status line seen, which is costly next to the rest.
-_STATUSES: dict[str, tuple[str, int]] = {}
-
-
 class Flavour:
     """The Werkzeug flavour; :class:`WebObFlavour` overrides what differs."""
 
@@ -201,44 +166,17 @@ class Flavour:
             lazy_request if request_class is Request else request_class
         )
 
-    def passthrough(self, capture: Capture) -> t.Any:
-        """A Response over the captured status, headers and body: the
-        header list is copied (apps often pass a constant), the body is
-        not read."""
-        response = _new(Response)
-        headers = _new(Headers)
-        headers._list = [*capture.headers]
-        response.headers = headers
-        status: str = capture.status  # type: ignore[assignment]
-        try:
-            response._status, response._status_code = _STATUSES[status]
-        except KeyError:
-            response.status = status
-            if len(_STATUSES) < 512:
-                _STATUSES[status] = response._status, response._status_code
-        response.response = capture
-        response.direct_passthrough = False
-        response._on_close = []
-        return response
+    #: ``passthrough(capture)``: a response over the captured status, headers
+    #: and body, as after hooks see it; the body is not read.
+    passthrough: t.Callable[[Capture], t.Any] = staticmethod(response_over)
 
-    def send_untouched(
-        self, response: t.Any, capture: Capture, start_response: StartResponse
-    ) -> tuple[t.Iterable[bytes], list[t.Callable[[], object]]] | None:
-        """Send the passthrough response's status and headers unless a hook
-        replaced its body; returns the body for the server and the callbacks
-        still to run on close (a list the caller must not change)."""
-        if response.response is not capture:
-            return None
-        headers = response.headers
-        # Our own Headers object's list is already the WSGI list.
-        wsgi_headers = headers._list if type(headers) is Headers else headers.to_wsgi_list()
-        # capture.send, inlined: every request with after hooks ends here.
-        capture.sent = start_response
-        if capture.exc_info is None:
-            capture.write_to = start_response(response._status, wsgi_headers)
-        else:
-            capture.write_to = start_response(response._status, wsgi_headers, capture.exc_info)
-        return (capture if capture.written else capture.app_iter), response._on_close  # type: ignore[return-value,unused-ignore]
+    #: ``untouched(response, capture)``: unless the hooks replaced the
+    #: passthrough response's body, its status, its WSGI header list and the
+    #: callbacks to run on close.
+    untouched: t.Callable[
+        [t.Any, Capture],
+        tuple[str, list[tuple[str, str]], t.Sequence[t.Callable[[], object]]] | None,
+    ] = staticmethod(sendable)
 
     def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
         # Flask's default mimetype, unless the hook gave a Content-Type.
@@ -251,9 +189,7 @@ class Flavour:
         return Response(_dumps(data), mimetype="application/json")
 
     def make_from_app(self, app: t.Any, environ: WSGIEnvironment) -> t.Any:
-        capture = Capture()
-        capture.run(app, environ)
-        return self.passthrough(capture)
+        return self.passthrough(Capture().run(app, environ))
 
     def set_status(self, response: t.Any, status: t.Any) -> None:
         if isinstance(status, (str, bytes, bytearray)):
@@ -317,12 +253,12 @@ class WebObFlavour(Flavour):
             status=capture.status, headerlist=list(capture.headers), app_iter=capture
         )
 
-    def send_untouched(
-        self, response: t.Any, capture: Capture, start_response: StartResponse
-    ) -> tuple[t.Iterable[bytes], list[t.Callable[[], object]]] | None:
+    def untouched(
+        self, response: t.Any, capture: Capture
+    ) -> tuple[str, list[tuple[str, str]], t.Sequence[t.Callable[[], object]]] | None:
         if response.app_iter is not capture or response.conditional_response:
             return None
-        return capture.send(start_response, response.status, list(response.headerlist)), []
+        return response.status, list(response.headerlist), ()
 
     def make_body(self, body: t.Any, status: t.Any, headers: t.Any) -> t.Any:
         response = self.response_class(status=status)

@@ -116,26 +116,26 @@ class HookScope:
     def before_request(self, f: F) -> F:
         """Register ``f(request)``; a non-None return is the response."""
         self._before.append(_callable(f, "before_request"))
-        self._hooks._stale = True
+        self._hooks._rebuild()
         return f
 
     def after_request(self, f: F) -> F:
         """Register ``f(request, response)``; it must return a response."""
         self._after.append(_callable(f, "after_request"))
-        self._hooks._stale = True
+        self._hooks._rebuild()
         return f
 
     def teardown_request(self, f: F) -> F:
         """Register ``f(request, exc)``, run when the response is closed."""
         self._teardown.append(_callable(f, "teardown_request"))
-        self._hooks._stale = True
+        self._hooks._rebuild()
         return f
 
     def before_first_request(self, f: F) -> F:
         """Register ``f(request)``, run once before the first request here."""
         self._first.append(_callable(f, "before_first_request"))
         self._first_pending = True
-        self._hooks._stale = True
+        self._hooks._rebuild()
         return f
 
     def errorhandler(self, key: type[Exception] | int) -> t.Callable[[F], F]:
@@ -154,7 +154,7 @@ class HookScope:
         exc_class = _exception_class(key)
         code = exc_class.code if issubclass(exc_class, HTTPException) else None
         self._error_handlers.setdefault(code, {})[exc_class] = _callable(f, "errorhandler")
-        self._hooks._stale = True
+        self._hooks._rebuild()
         return f
 
     def scope(self, prefix: str) -> HookScope:
@@ -196,6 +196,9 @@ class _Call(Capture):
     callbacks: list[Hook] | None = None
     finalized = False
     error: BaseException | None = None
+    #: The hook or handler whose return value is the response, named in
+    #: the error if it is not a valid one.
+    responder: t.Any = None
     _request: t.Any = None
 
     # Set by RequestHooks.__call__ right after creation. No __init__: calling
@@ -350,7 +353,6 @@ class RequestHooks(HookScope):
         self._response_class = self._flavour.response_class
         super().__init__(self, "")
         self._scopes: dict[str, HookScope] = {}
-        self._stale = True
         self._root_plan = _Plan((self,), self._request_factory)
         self._matchers: list[tuple[str, str, _Plan]] = []
 
@@ -358,11 +360,12 @@ class RequestHooks(HookScope):
         scope = self._scopes.get(prefix)
         if scope is None:
             scope = self._scopes[prefix] = HookScope(self, prefix)
-            self._stale = True
+            self._rebuild()
         return scope
 
     def _rebuild(self) -> None:
-        self._stale = False
+        """Recompute the plans after a registration, so that a request only
+        looks its plan up."""
         outer_first = sorted(self._scopes.values(), key=lambda scope: len(scope.prefix))
         matchers = []
         for scope in outer_first:
@@ -379,80 +382,26 @@ class RequestHooks(HookScope):
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        # One function for the common path: each call saved here is a
-        # measurable share of what the hooks add to a request.
-        if self._stale:
-            self._rebuild()
-        plan = self._root_plan
-        if self._matchers:
-            path = environ.get("PATH_INFO", "")
-            for prefix, under, scope_plan in self._matchers:
-                if path == prefix or path.startswith(under):
-                    plan = scope_plan
-                    break
+        # Flask's wsgi_app around its full_dispatch_request, step by step.
         call = environ[CALLBACKS_KEY] = _Call()
         call.environ = environ
-        call.plan = plan
+        call.plan = plan = self._plan_for(environ) if self._matchers else self._root_plan
         try:
             try:
                 if plan.first_scopes:
                     self._run_first_requests(call)
-                hook: Hook | None = None
                 try:
-                    if plan.before:
-                        request = call._request = plan.request_factory(environ)
-                        for hook in plan.before:
-                            rv = hook(request)
-                            if rv is not None:
-                                break
-                        else:
-                            hook = None
-                    if hook is None:
-                        # Capture.run, inlined: this is every request's path.
-                        app_iter = self.app(environ, call.start_response)
-                        if call.status is None:
-                            call.pull_until_started(app_iter, self.app)
-                        call.app_iter = app_iter
+                    rv = self._preprocess(call) if plan.before else None
+                    if rv is None:
+                        rv = call.run(self.app, environ)
                 except Exception as error:
-                    rv, hook = self._handle_user_exception(call, error)
-                # Converting happens outside the handlers' reach, as in Flask.
-                response = call if hook is None else self._flavour.make_response(rv, environ, hook)
-                call.finalized = True
-                if plan.after or call.callbacks:
-                    # _finalize, inlined: the after chain of every request
-                    # that has one (_finalize serves the error path).
-                    callbacks = call.callbacks
-                    hooks = [*callbacks, *plan.after] if callbacks else plan.after
-                    if response is call:
-                        response = self._flavour.passthrough(call)
-                    request = call._request
-                    if request is None:
-                        request = call.request()
-                    for hook in hooks:
-                        rv = hook(request, response)
-                        if rv is not response and not isinstance(rv, self._response_class):
-                            rv = self._after_result(call, hook, rv)
-                        response = rv
+                    rv = self._handle_user_exception(call, error)
+                response = self._finalize(call, rv)
             except Exception as error:
                 call.error = error
                 if self.propagate_exceptions:
                     raise
-                response = self._server_error(call, error)
-            if not plan.teardown:
-                # The request is over: _Call.end, inline, as every request
-                # without teardown hooks passes here.
-                environ[CALLBACKS_KEY] = _ENDED
-                if call._request is not None:
-                    environ["werkzeug.request"] = None
-                if response is call:
-                    # Nothing to change or to run on close: the app's own iterable.
-                    return call.send(start_response, call.status, call.headers)  # type: ignore[arg-type]
-                if call.app_iter is not None:
-                    # After hooks that only changed headers: the app's body still.
-                    untouched = self._flavour.send_untouched(response, call, start_response)
-                    if untouched is not None:
-                        body, closers = untouched
-                        return ClosingIterator(body, closers) if closers else body
+                response = self._handle_exception(call, error)
             return self._send(call, response, start_response)
         except BaseException as error:
             if call.error is None:
@@ -460,31 +409,56 @@ class RequestHooks(HookScope):
             self._abort(call, error)
             raise
 
+    def _plan_for(self, environ: WSGIEnvironment) -> _Plan:
+        """The hooks of the innermost scope whose prefix matches the path."""
+        path = environ.get("PATH_INFO", "")
+        for prefix, under, plan in self._matchers:
+            if path == prefix or path.startswith(under):
+                return plan
+        return self._root_plan
+
     def _run_first_requests(self, call: _Call) -> None:
         for scope in call.plan.first_scopes:
             if scope._first_pending:
                 scope._run_first(call.request())
 
-    def _handle_user_exception(self, call: _Call, error: Exception) -> tuple[t.Any, Hook]:
+    def _preprocess(self, call: _Call) -> t.Any:
+        """The before hooks, in order, until one returns a response (Flask's
+        ``preprocess_request``); None if none did."""
+        request = call.request()
+        for hook in call.plan.before:
+            rv = hook(request)
+            if rv is not None:
+                call.responder = hook
+                return rv
+        return None
+
+    def _handle_user_exception(self, call: _Call, error: Exception) -> t.Any:
         """The error handler's return value for ``error`` (or ``error`` itself
         if it is an HTTP error, which is its own response); else re-raise."""
         handler = self._find_handler(error, call.plan)
         if handler is not None:
-            return handler(call.request(), error), handler
+            call.responder = handler
+            return handler(call.request(), error)
         if isinstance(error, self._flavour.http_exceptions):
-            return error, type(error)
+            call.responder = type(error)
+            return error
         raise error
 
-    def _finalize(self, call: _Call, response: t.Any) -> t.Any:
-        """Run the after chain: after_this_request callbacks, then the plan's.
-        For a 500 response; ``__call__`` runs the same chain inline."""
+    def _finalize(self, call: _Call, rv: t.Any) -> t.Any:
+        """Flask's ``finalize_request``: ``rv`` made a response (outside the
+        error handlers' reach, as in Flask), then the after chain:
+        after_this_request callbacks, then the after hooks."""
+        if rv is not call:
+            rv = self._flavour.make_response(rv, call.environ, call.responder)
+        call.finalized = True
         callbacks = call.callbacks
         hooks = [*callbacks, *call.plan.after] if callbacks else call.plan.after
-        if response is call:
-            response = self._flavour.passthrough(call)
-        request = call._request
-        if request is None:
-            request = call.request()
+        if not hooks:
+            return rv
+        # The app's own response, as a response object, only for after hooks.
+        response = self._flavour.passthrough(call) if rv is call else rv
+        request = call.request()
         response_class = self._response_class
         for hook in hooks:
             rv = hook(request, response)
@@ -500,15 +474,6 @@ class RequestHooks(HookScope):
                 " response it was given, or a new one"
             )
         return self._flavour.make_response(rv, call.environ, hook)
-
-    def _finalize_error(self, call: _Call, response: t.Any) -> t.Any:
-        """The after chain over a 500 response, where Flask only logs errors."""
-        try:
-            return self._finalize(call, response)
-        except Exception:
-            logger.exception("An after hook failed while finishing a 500 response")
-            # As in Flask: the response as it was before the chain.
-            return response
 
     def _find_handler(self, error: Exception, plan: _Plan) -> Hook | None:
         if not plan.handler_scopes:
@@ -527,7 +492,10 @@ class RequestHooks(HookScope):
                             return handler
         return None
 
-    def _server_error(self, call: _Call, error: Exception) -> t.Any:
+    def _handle_exception(self, call: _Call, error: Exception) -> t.Any:
+        """Flask's ``handle_exception``: log ``error``, answer 500 (the 500
+        handler's response, else a plain one) and run the after chain over
+        it, where failures are only logged."""
         environ = call.environ
         logger.error(
             "Exception on %s [%s]",
@@ -547,32 +515,37 @@ class RequestHooks(HookScope):
                 logger.exception("Error handler %s failed; sending a plain 500", hook_name(handler))
         if response is None:
             response = self._flavour.make_response(server_error, environ, InternalServerError)
-        return self._finalize_error(call, response)
+        try:
+            return self._finalize(call, response)
+        except Exception:
+            logger.exception("An after hook failed while finishing a 500 response")
+            # As in Flask: the response as it was before the chain.
+            return response
 
     def _send(
         self, call: _Call, response: t.Any, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        closers: list[t.Callable[[], object]] | None = None
-        body: t.Iterable[bytes]
+        """Hand ``response`` to the server. The app's own iterable goes
+        through unchanged unless something must run when it is closed: the
+        response's on-close callbacks, closing an app body a hook replaced,
+        the teardown hooks. The request ends after its teardown hooks, or
+        now if it has none."""
+        closers: t.Sequence[t.Callable[[], object]] = ()
         if response is call:
-            body = call.send(start_response, call.status, call.headers)  # type: ignore[arg-type,unused-ignore]
+            body = call.send(start_response, call.status, call.headers)
         else:
-            untouched = None
-            if call.app_iter is not None:
-                untouched = self._flavour.send_untouched(response, call, start_response)
-            if untouched is not None:
-                body, closers = untouched
-            else:
-                if call.app_iter is not None:
-                    closers = [call.close]
+            untouched = None if call.app_iter is None else self._flavour.untouched(response, call)
+            if untouched is None:
                 body = response(call.environ, start_response)
+                if call.app_iter is not None:
+                    closers = (call.close,)
+            else:
+                status, headers, closers = untouched
+                body = call.send(start_response, status, headers)
         if call.plan.teardown:
-            # The request ends once its teardown hooks ran.
-            closers = [*(closers or ()), call.teardown, call.end]
-            return _TeardownIterator(body, closers, call)
-        if closers:
-            return ClosingIterator(body, closers)
-        return body
+            return _TeardownIterator(body, [*closers, call.teardown, call.end], call)
+        call.end()
+        return ClosingIterator(body, closers) if closers else body
 
     def _abort(self, call: _Call, error: BaseException) -> None:
         """Clean up for a request whose exception goes to the server."""
