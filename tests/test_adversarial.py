@@ -440,7 +440,7 @@ def test_a_json_syntax_error_is_described_in_our_own_words(malformed_records: Re
     )
     call(MalformedRequestLogger(Recorder(), reject=("body.json",)), environ)
     assert malformed_records[0].detail == (  # type: ignore[attr-defined]
-        "body is not JSON: syntax error at line 1 column 9"
+        "body is not JSON: syntax error"
     )
 
 

@@ -12,6 +12,7 @@ from wsgiref.validate import validator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from werkzeug.http import parse_list_header
 from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
 from werkzeug.serving import make_server as werkzeug_make_server
 from werkzeug.test import create_environ
@@ -264,10 +265,16 @@ _PREFIX = st.lists(_SEGMENT, min_size=1, max_size=3).map(lambda parts: "/" + "/"
 _SCHEME = st.sampled_from(["http", "https"])
 
 
+# Werkzeug 3.1 dropped empty list items ("2, " reads as ["2"]); 3.0 kept them
+# (["2", ""]), so its ProxyFix ignored such a header. Ours reads lists as 3.1
+# does, so the comparison sends empty items only to a Werkzeug that agrees.
+_WERKZEUG_DROPS_EMPTY_ITEMS = parse_list_header("2, ") == ["2"]
+
+
 def _header(values: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
     """A list header as a proxy chain writes it: items joined by commas with
     optional spaces or tabs, sometimes an empty item, sometimes absent."""
-    item = st.one_of(values, values, values, st.just(""))
+    item = st.one_of(values, values, values, st.just("")) if _WERKZEUG_DROPS_EMPTY_ITEMS else values
     joined = st.tuples(
         st.lists(item, min_size=1, max_size=4), st.sampled_from([",", ", ", " , ", ",\t"])
     )
