@@ -58,13 +58,13 @@ class Capture:
         if exc_info is not None:
             if self.sent is not None:
                 return self.sent(status, headers, exc_info)
+            self.exc_info = exc_info
         elif self.status is not None:
             raise RuntimeError(
                 "start_response() was called a second time without exc_info (PEP 3333)"
             )
         self.status = status
         self.headers = headers
-        self.exc_info = exc_info
         return self.write
 
     def write(self, data: bytes) -> None:

@@ -55,12 +55,13 @@ class LazyRequest(Request):
 
 
 def lazy_request(environ: WSGIEnvironment) -> LazyRequest:
-    """A :class:`LazyRequest` over ``environ``, registered in it as
-    ``Request(environ)`` registers itself."""
+    """A :class:`LazyRequest` over ``environ``, like
+    ``Request(environ, populate_request=False)``: not registered as
+    ``environ["werkzeug.request"]``, so that nothing in the environ refers
+    back to it."""
     request: LazyRequest = _new(LazyRequest)
     request.environ = environ
     request.shallow = False
-    environ["werkzeug.request"] = request
     return request
 
 

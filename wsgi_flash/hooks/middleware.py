@@ -41,13 +41,23 @@ def after_this_request(environ_or_request: t.Any, fn: F) -> F:
     :param fn: the callback.
     """
     environ = get_environ(environ_or_request, "after_this_request")
-    call = environ.get(CALLBACKS_KEY)
-    if not isinstance(call, _Call):
+    callbacks = environ.get(CALLBACKS_KEY)
+    if callbacks is _FINALIZED:
+        raise HeadersAlreadySentError(
+            "after_this_request() was called after this request's after hooks started;"
+            " call it from the app, a before hook or an error handler"
+        )
+    if type(callbacks) is not list:
         raise NotInstalledError(
             "after_this_request() needs RequestHooks around the app: app = RequestHooks(app)"
         )
-    call.add_callback(fn)
+    callbacks.append(fn)
     return fn
+
+
+#: What the environ holds in place of the request's after_this_request
+#: callbacks once its after hooks started.
+_FINALIZED = ("after hooks started",)
 
 
 def _clean_prefix(prefix: str) -> str:
@@ -176,7 +186,15 @@ class HookScope:
 class _Plan:
     """The hooks of one chain of scopes (app first), in running order."""
 
-    __slots__ = ("after", "before", "first_scopes", "handler_scopes", "request_factory", "teardown")
+    __slots__ = (
+        "after",
+        "before",
+        "first_scopes",
+        "handler_scopes",
+        "request_factory",
+        "request_needed",
+        "teardown",
+    )
 
     def __init__(self, chain: t.Sequence[HookScope], request_factory: t.Any) -> None:
         self.request_factory = request_factory
@@ -186,58 +204,52 @@ class _Plan:
         self.teardown = [f for scope in inner_first for f in reversed(scope._teardown)]
         self.first_scopes = tuple(scope for scope in chain if scope._first)
         self.handler_scopes = tuple(scope for scope in inner_first if scope._error_handlers)
+        #: Every request here passes the request to a hook: make it at once.
+        self.request_needed = bool(self.before or self.after or self.teardown or self.first_scopes)
+
+
+class _Request:
+    """The request of a :class:`_Call`, built on first use; from then on an
+    ordinary instance attribute (this descriptor defines no ``__set__``),
+    as cheap to read again as any other."""
+
+    def __get__(self, call: _Call | None, owner: type[_Call]) -> t.Any:
+        if call is None:
+            return self
+        # An instance attribute, not call.__dict__: reading __dict__ would turn
+        # the call's compact attribute storage into a dict (+5,000 instructions).
+        request = call.request = call.plan.request_factory(call.environ)
+        return request
 
 
 class _Call(Capture):
     """One request through :class:`RequestHooks`: the wrapped app's
-    ``start_response`` call and what the hooks need to share."""
+    ``start_response`` call and what the hooks need to share.
 
-    #: after_this_request callbacks; None once the after hooks started.
-    callbacks: list[Hook] | None = None
-    finalized = False
+    Nothing in the environ refers back to it: the environ holds the
+    :func:`after_this_request` callbacks, not this object, and the request
+    object is not registered as ``environ["werkzeug.request"]``. A cycle
+    through the environ would leave every request to the garbage collector,
+    which cost a busy gunicorn worker about 10 µs a request.
+    """
+
+    request = _Request()
+    #: after_this_request callbacks, also in the environ until the after
+    #: hooks start.
+    callbacks: list[Hook]
     error: BaseException | None = None
     #: The hook or handler whose return value is the response, named in
     #: the error if it is not a valid one.
     responder: t.Any = None
-    _request: t.Any = None
 
     # Set by RequestHooks.__call__ right after creation. No __init__: calling
     # one costs about 1,000 instructions, as much as creating the object.
     environ: WSGIEnvironment
     plan: _Plan
 
-    def request(self) -> t.Any:
-        if self._request is None:
-            self._request = self.plan.request_factory(self.environ)
-        return self._request
-
-    def add_callback(self, fn: Hook) -> None:
-        if self.finalized:
-            raise HeadersAlreadySentError(
-                "after_this_request() was called after this request's after hooks started;"
-                " call it from the app, a before hook or an error handler"
-            )
-        if self.callbacks is None:
-            self.callbacks = []
-        self.callbacks.append(fn)
-
-    def end(self) -> None:
-        """Unlink the request from its environ once it is over, as Flask does.
-
-        The environ holds this call and the request object, and both hold
-        the environ: left linked, every request would wait for the garbage
-        collector, which cost a busy gunicorn worker about 10 µs a request.
-        A late :func:`after_this_request` still raises
-        :exc:`HeadersAlreadySentError`.
-        """
-        environ = self.environ
-        environ[CALLBACKS_KEY] = _ENDED
-        if self._request is not None:
-            environ["werkzeug.request"] = None
-
     def teardown(self) -> None:
         """Run the teardown hooks, all of them; then raise their errors."""
-        request = self.request()
+        request = self.request
         # As Flask's teardown gets the unhandled exception: also one that the
         # app iterable's close() raised.
         exc = self.error if self.error is not None else self.close_error
@@ -255,12 +267,6 @@ class _Call(Capture):
             if group is None:  # Python < 3.11
                 raise errors[0]
             raise group(f"{len(errors)} teardown hooks failed", errors)
-
-
-#: What the environ holds once its request is over: a call whose after hooks
-#: have started, so after_this_request() refuses with the usual error.
-_ENDED = _Call()
-_ENDED.finalized = True
 
 
 class _TeardownIterator(ClosingIterator):
@@ -383,9 +389,12 @@ class RequestHooks(HookScope):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         # Flask's wsgi_app around its full_dispatch_request, step by step.
-        call = environ[CALLBACKS_KEY] = _Call()
+        call = _Call()
+        call.callbacks = environ[CALLBACKS_KEY] = []
         call.environ = environ
         call.plan = plan = self._plan_for(environ) if self._matchers else self._root_plan
+        if plan.request_needed:
+            call.request = plan.request_factory(environ)
         try:
             try:
                 if plan.first_scopes:
@@ -420,12 +429,12 @@ class RequestHooks(HookScope):
     def _run_first_requests(self, call: _Call) -> None:
         for scope in call.plan.first_scopes:
             if scope._first_pending:
-                scope._run_first(call.request())
+                scope._run_first(call.request)
 
     def _preprocess(self, call: _Call) -> t.Any:
         """The before hooks, in order, until one returns a response (Flask's
         ``preprocess_request``); None if none did."""
-        request = call.request()
+        request = call.request
         for hook in call.plan.before:
             rv = hook(request)
             if rv is not None:
@@ -439,7 +448,7 @@ class RequestHooks(HookScope):
         handler = self._find_handler(error, call.plan)
         if handler is not None:
             call.responder = handler
-            return handler(call.request(), error)
+            return handler(call.request, error)
         if isinstance(error, self._flavour.http_exceptions):
             call.responder = type(error)
             return error
@@ -451,14 +460,14 @@ class RequestHooks(HookScope):
         after_this_request callbacks, then the after hooks."""
         if rv is not call:
             rv = self._flavour.make_response(rv, call.environ, call.responder)
-        call.finalized = True
+        call.environ[CALLBACKS_KEY] = _FINALIZED
         callbacks = call.callbacks
         hooks = [*callbacks, *call.plan.after] if callbacks else call.plan.after
         if not hooks:
             return rv
         # The app's own response, as a response object, only for after hooks.
         response = self._flavour.passthrough(call) if rv is call else rv
-        request = call.request()
+        request = call.request
         response_class = self._response_class
         for hook in hooks:
             rv = hook(request, response)
@@ -508,7 +517,7 @@ class RequestHooks(HookScope):
         handler = self._find_handler(server_error, call.plan)
         if handler is not None:
             try:
-                rv = handler(call.request(), server_error)
+                rv = handler(call.request, server_error)
                 response = self._flavour.make_response(rv, environ, handler)
             except Exception:
                 # Flask lets this reach the server; a plain 500 serves the client better.
@@ -543,8 +552,7 @@ class RequestHooks(HookScope):
                 status, headers, closers = untouched
                 body = call.send(start_response, status, headers)
         if call.plan.teardown:
-            return _TeardownIterator(body, [*closers, call.teardown, call.end], call)
-        call.end()
+            return _TeardownIterator(body, [*closers, call.teardown], call)
         return ClosingIterator(body, closers) if closers else body
 
     def _abort(self, call: _Call, error: BaseException) -> None:
@@ -560,4 +568,3 @@ class RequestHooks(HookScope):
             except Exception as teardown_error:
                 if hasattr(error, "add_note"):
                     error.add_note(f"teardown hooks failed too: {teardown_error!r}")
-        call.end()
