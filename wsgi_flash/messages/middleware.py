@@ -6,8 +6,9 @@ One-shot messages that survive a redirect, with Flask's
 live in a cookie of their own, signed with itsdangerous's token format, so
 any worker process or machine that shares the secret key can read them.
 
-Per-request state lives in the environ under ``wsgi_flash.flash``; the
-middleware object holds only configuration, so it is thread-safe.
+Each request's messages live in one ``_RequestFlashes`` object in the
+environ under ``wsgi_flash.flash``; the middleware object holds only
+configuration, so it is thread-safe.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger("wsgi_flash.flash")
 
-#: The environ key holding the middleware, then the request's flash state.
+#: The environ key holding the request's flash messages (``_RequestFlashes``).
 ENVIRON_KEY = "wsgi_flash.flash"
 
 _SALT = "wsgi_flash.flash"
@@ -224,7 +225,10 @@ class FlashMiddleware:
 
         self._signer = TimedSigner(secret_key, self.fallback_secret_keys, _SALT)
         self._cookie_marker = cookie_name + "="
-        self._headers_sent = _HeadersSent(self)
+        # The state of every request that has no flash cookie, until it
+        # flashes or reads (see _RequestFlashes).
+        self._untouched = _RequestFlashes(self, shared=True)
+        self._untouched_after_headers = _RequestFlashes(self, headers_sent=True, shared=True)
         # Attribute strings, built once: [insecure, secure].
         self._attributes = [self._format_attributes(s) for s in (False, True)]
         expired = "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
@@ -257,12 +261,11 @@ class FlashMiddleware:
         cookie_header = environ.get("HTTP_COOKIE")
         # A server breaking PEP 3333 with a non-str value gets no messages, not a 500.
         if cookie_header and type(cookie_header) is str and self._cookie_marker in cookie_header:
-            # Decode now, so a bad cookie is deleted even if nobody reads it.
-            environ[ENVIRON_KEY] = _FlashState(self, environ, cookie_header)
+            # Read now, so a bad cookie is deleted even if nobody reads it.
+            state = environ[ENVIRON_KEY] = _RequestFlashes(self)
+            state.read_cookie(cookie_header, environ)
         else:
-            # The state is made on first use; most requests never need one.
-            environ[ENVIRON_KEY] = self
-
+            environ[ENVIRON_KEY] = self._untouched
         # A partial of a module function costs less per request than a closure.
         return self.app(environ, partial(_start_response, self, environ, start_response))
 
@@ -328,29 +331,42 @@ def _start_response(
     headers: list[tuple[str, str]],
     exc_info: OptExcInfo | None = None,
 ) -> t.Callable[[bytes], object]:
-    """FlashMiddleware's start_response: write the cookie, or mark that the
-    headers are sent so that a later flash() raises."""
-    current = environ.get(ENVIRON_KEY)
-    if current is middleware:
-        environ[ENVIRON_KEY] = middleware._headers_sent
-    elif type(current) is _FlashState and current.middleware is middleware:
-        headers = current.finish(headers, environ)
+    """FlashMiddleware's start_response: the request's messages are settled
+    now, so the cookie is written (or deleted) as they say."""
+    state: _RequestFlashes | None = environ.get(ENVIRON_KEY)
+    if state is middleware._untouched:
+        # The cookie stays as it is; a flash() from now on must raise.
+        environ[ENVIRON_KEY] = middleware._untouched_after_headers
+    # (The state of a FlashMiddleware inside is that one's to finish.)
+    elif state is not None and not state.shared and state.middleware is middleware:
+        headers = state.finish(headers, environ)
     return start_response(status, headers, exc_info)
 
 
-class _HeadersSent:
-    """Marks, without a state object, that start_response has run."""
+class _RequestFlashes:
+    """One request's flash messages, kept in the environ under
+    :data:`ENVIRON_KEY`.
 
-    __slots__ = ("middleware",)
+    :func:`flash` calls :meth:`add`, :func:`get_flashed_messages`
+    :meth:`take`, :func:`peek_flashed_messages` :meth:`peek`, and the
+    middleware's start_response :meth:`finish`, which writes the cookie back
+    when the messages changed; after it, the cookie can no longer change.
 
-    def __init__(self, middleware: FlashMiddleware) -> None:
-        self.middleware = middleware
+    ``loaded`` is what the cookie held, read by :meth:`read_cookie` when the
+    request starts (so a bad cookie is deleted even if nobody reads it).
+    ``pending`` is what will be written back: before the first read, the
+    cookie's messages plus new flashes; the first read moves them into
+    ``snapshot``, which later reads return from, and ``pending`` then holds
+    only the flashes made since.
 
-
-class _FlashState:
-    """One request's messages. ``snapshot`` is what the first read took;
-    ``stored`` is what will be written back (before the first read: the
-    cookie's messages plus new flashes; after it: only later flashes)."""
+    Most requests bring no flash cookie and never touch their messages, so
+    they make no state of their own: they share the middleware's
+    ``shared`` instances, one for before start_response and one for after,
+    which are never changed. :func:`_state` gives a request its own on first
+    use. The state holds no reference to the environ, which holds it: the
+    pair would be a reference cycle, left for the garbage collector on
+    every request.
+    """
 
     __slots__ = (
         "accessed",
@@ -359,45 +375,100 @@ class _FlashState:
         "invalid",
         "loaded",
         "middleware",
+        "pending",
+        "shared",
         "snapshot",
-        "stored",
     )
 
     def __init__(
-        self, middleware: FlashMiddleware, environ: WSGIEnvironment, cookie_header: str | None
+        self, middleware: FlashMiddleware, *, headers_sent: bool = False, shared: bool = False
     ) -> None:
-        # No reference to the environ, which holds this state: the pair would
-        # be a reference cycle, left for the garbage collector on every request.
         self.middleware = middleware
-        if cookie_header:
-            self.loaded, self.invalid = middleware._load(cookie_header, environ)
-        else:
-            self.loaded, self.invalid = [], False
-        self.stored: list[Message] = list(self.loaded)
+        self.headers_sent = headers_sent
+        self.shared = shared
+        self.loaded: list[Message] = []
+        self.invalid = False
+        self.pending: list[Message] = []
         self.snapshot: list[Message] | None = None
         # Category filters of the reads so far; None once a read took all.
         self.filters: list[t.Container[str]] | None = []
         self.accessed = False
-        self.headers_sent = False
 
-    def to_store(self) -> list[Message]:
-        if self.snapshot is None:
-            return self.stored
+    def read_cookie(self, cookie_header: str, environ: WSGIEnvironment) -> None:
+        """Read the messages of the flash cookie in ``cookie_header``."""
+        self.loaded, self.invalid = self.middleware._load(cookie_header, environ)
+        self.pending = list(self.loaded)
+
+    def add(self, category: str, message: t.Any) -> None:
+        """Store a message for the next request that reads (:func:`flash`)."""
+        if self.headers_sent:
+            raise HeadersAlreadySentError(
+                "flash() was called after the response headers were sent, so the message cannot"
+                " be stored; flash before calling start_response (not from inside a streamed body)"
+            )
+        self.accessed = True
+        self.pending.append((category, message))
+        middleware = self.middleware
+        if middleware.on_oversize == "raise":
+            header = middleware._cookie_for(self.to_write(), True)
+            if header is None or len(header) > middleware.max_cookie_size:
+                self.pending.pop()
+                size = (
+                    f"{len(header)} bytes" if header else f"hold over {MAX_PAYLOAD} bytes of JSON"
+                )
+                raise CookieTooLargeError(
+                    f"flash() would make the flash cookie {size}, over max_cookie_size="
+                    f"{middleware.max_cookie_size}; flash less, or read pending messages first"
+                )
+
+    def take(self, category_filter: t.Container[str]) -> list[Message]:
+        """The messages of the first read of this request, which consumes
+        them (:func:`get_flashed_messages`); ``category_filter`` is
+        recorded for ``keep_filtered_out``."""
+        self.accessed = True
+        snapshot = self.snapshot
+        if snapshot is None:
+            snapshot = self.snapshot = self.pending
+            self.pending = []
+            if self.headers_sent and snapshot:
+                self.middleware._log.warning(
+                    "read_after_start_response",
+                    "get_flashed_messages() was called after start_response: the %d message(s)"
+                    " it returned stay in the cookie and will show again; read them before"
+                    " start_response",
+                    len(snapshot),
+                )
+        if self.filters is not None:
+            if category_filter:
+                self.filters.append(category_filter)
+            else:
+                self.filters = None
+        return snapshot
+
+    def peek(self) -> list[Message]:
+        """What :meth:`take` would return now, consuming nothing."""
+        self.accessed = True
+        return self.pending if self.snapshot is None else self.snapshot
+
+    def to_write(self) -> list[Message]:
+        """The messages the cookie should hold after this request."""
+        if self.snapshot is None or self.filters is None or not self.middleware.keep_filtered_out:
+            return self.pending
+        # keep_filtered_out: what filtered reads left out stays, oldest first.
         filters = self.filters
-        if not self.middleware.keep_filtered_out or filters is None:
-            return self.stored
         kept = [m for m in self.snapshot if not any(m[0] in f for f in filters)]
-        return kept + self.stored
+        return kept + self.pending
 
     def finish(
         self, headers: list[tuple[str, str]], environ: WSGIEnvironment
     ) -> list[tuple[str, str]]:
-        """Add Set-Cookie and Vary to the app's headers as needed."""
+        """The app's response headers with Set-Cookie and Vary added as
+        needed; from now on the cookie can no longer change."""
         self.headers_sent = True
-        messages = self.to_store()
+        if not (self.accessed or self.invalid):
+            return headers  # nobody touched the messages: the cookie stays as it is
+        messages = self.to_write()
         changed = self.invalid or messages != self.loaded
-        if not (changed or self.accessed):
-            return headers
         headers = list(headers)
         add_vary(headers, "Cookie")
         if changed:
@@ -412,20 +483,19 @@ class _FlashState:
         return headers
 
 
-def _state(environ_or_request: t.Any, function_name: str) -> _FlashState:
+def _state(environ_or_request: t.Any, function_name: str) -> _RequestFlashes:
+    """The request's own flash messages; NotInstalledError without a
+    middleware."""
     environ = get_environ(environ_or_request, function_name)
-    current = environ.get(ENVIRON_KEY)
-    if type(current) is _FlashState:
-        return current
-    if isinstance(current, (FlashMiddleware, _HeadersSent)):
-        middleware = current if isinstance(current, FlashMiddleware) else current.middleware
-        state = _FlashState(middleware, environ, None)
-        state.headers_sent = current is not middleware
+    state: _RequestFlashes | None = environ.get(ENVIRON_KEY)
+    if state is None:
+        raise NotInstalledError(
+            f"{function_name}() found no FlashMiddleware for this request; {_INSTALL_HINT}"
+        )
+    if state.shared:  # first use: the request gets a state of its own
+        state = _RequestFlashes(state.middleware, headers_sent=state.headers_sent)
         environ[ENVIRON_KEY] = state
-        return state
-    raise NotInstalledError(
-        f"{function_name}() found no FlashMiddleware for this request; {_INSTALL_HINT}"
-    )
+    return state
 
 
 def flash(environ_or_request: t.Any, message: t.Any, category: str = "message") -> None:
@@ -447,23 +517,7 @@ def flash(environ_or_request: t.Any, message: t.Any, category: str = "message") 
         raise TypeError(f"flash() category must be a str, not {type(category).__name__}")
     if type(message) is not str:
         message = storable(message)
-    if state.headers_sent:
-        raise HeadersAlreadySentError(
-            "flash() was called after the response headers were sent, so the message cannot be"
-            " stored; flash before calling start_response (not from inside a streamed body)"
-        )
-    state.accessed = True
-    state.stored.append((category, message))
-    middleware = state.middleware
-    if middleware.on_oversize == "raise":
-        header = middleware._cookie_for(state.to_store(), True)
-        if header is None or len(header) > middleware.max_cookie_size:
-            state.stored.pop()
-            size = f"{len(header)} bytes" if header else f"hold over {MAX_PAYLOAD} bytes of JSON"
-            raise CookieTooLargeError(
-                f"flash() would make the flash cookie {size}, over max_cookie_size="
-                f"{middleware.max_cookie_size}; flash less, or read pending messages first"
-            )
+    state.add(category, message)
 
 
 def get_flashed_messages(
@@ -487,23 +541,7 @@ def get_flashed_messages(
     state = _state(environ_or_request, "get_flashed_messages")
     if category_filter and not isinstance(category_filter, (str, Container)):
         category_filter = tuple(category_filter)  # a generator would be used up by one test
-    state.accessed = True
-    flashes = state.snapshot
-    if flashes is None:
-        flashes = state.snapshot = state.stored
-        state.stored = []
-        if state.headers_sent and flashes:
-            state.middleware._log.warning(
-                "read_after_start_response",
-                "get_flashed_messages() was called after start_response: the %d message(s) it"
-                " returned stay in the cookie and will show again; read them before start_response",
-                len(flashes),
-            )
-    if state.filters is not None:
-        if category_filter:
-            state.filters.append(category_filter)  # type: ignore[arg-type]
-        else:
-            state.filters = None
+    flashes = state.take(category_filter)  # type: ignore[arg-type]
     return _select(flashes, with_categories, category_filter)
 
 
@@ -518,9 +556,7 @@ def peek_flashed_messages(
     .. versionadded:: 0.1
     """
     state = _state(environ_or_request, "peek_flashed_messages")
-    state.accessed = True
-    flashes = state.snapshot if state.snapshot is not None else state.stored
-    return _select(flashes, with_categories, category_filter)
+    return _select(state.peek(), with_categories, category_filter)
 
 
 def _select(
