@@ -150,8 +150,10 @@ class ProxyFix:
     first, as dicts.
 
     :param app: the WSGI application to wrap.
-    :param x_for: number of proxies that append to ``X-Forwarded-For``.
-    :param x_proto: number of proxies that set ``X-Forwarded-Proto``.
+    :param x_for: number of proxies that append to ``X-Forwarded-For``;
+        by default 1, as in Werkzeug, or 0 when ``forwarded`` is set.
+    :param x_proto: number of proxies that set ``X-Forwarded-Proto``;
+        by default 1, or 0 when ``forwarded`` is set.
     :param x_host: number of proxies that set ``X-Forwarded-Host``.
     :param x_port: number of proxies that set ``X-Forwarded-Port``.
     :param x_prefix: number of proxies that set ``X-Forwarded-Prefix``.
