@@ -561,8 +561,15 @@ def test_before_first_request_runs_once_and_again_after_failing() -> None:
     assert calls == [1, 1]
 
 
+def _waiting_for_first_request_hooks(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is blocked where a request waits for another
+    request's before-first-request hooks to finish."""
+    frame = sys._current_frames().get(thread.ident)  # type: ignore[arg-type]
+    return frame is not None and frame.f_code.co_name == "_run_first"
+
+
 def test_before_first_request_waits_for_concurrent_first_requests() -> None:
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
     calls: list[str] = []
     hooks = RequestHooks(text_app())
 
@@ -570,15 +577,24 @@ def test_before_first_request_waits_for_concurrent_first_requests() -> None:
     def slow_setup(request: Request) -> None:
         calls.append("setup")
         started.set()
-        time.sleep(0.2)
+        assert release.wait(10), "the test never released the first request"
         calls.append("setup done")
 
     hooks.before_request(lambda request: calls.append("before"))
-    threads = [threading.Thread(target=run, args=(hooks,)) for _ in range(3)]
-    for thread in threads:
+    first = threading.Thread(target=run, args=(hooks,))
+    first.start()
+    assert started.wait(10)
+    others = [threading.Thread(target=run, args=(hooks,)) for _ in range(2)]
+    for thread in others:
         thread.start()
-    for thread in threads:
-        thread.join()
+    # Release the first request only once both others wait for it (polled
+    # with a deadline: a version that does not make them wait never gets here).
+    deadline = time.monotonic() + 10
+    while not all(_waiting_for_first_request_hooks(thread) for thread in others):
+        assert time.monotonic() < deadline, f"the other requests did not wait: {calls}"
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
     assert calls == ["setup", "setup done", "before", "before", "before"]
 
 
