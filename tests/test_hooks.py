@@ -4,12 +4,14 @@ real Flask, WSGI's rules (wsgiref's validator) and a 1 GiB streamed body."""
 from __future__ import annotations
 
 import builtins
+import gc
 import logging
 import sys
 import threading
 import time
 import tracemalloc
 import typing as t
+import weakref
 from dataclasses import dataclass, field
 from wsgiref.validate import validator
 
@@ -857,6 +859,33 @@ def test_request_is_unlinked_from_the_environ_when_it_ends(request_class: t.Any)
     assert not any(getattr(value, "environ", None) is environ for value in environ.values())
     with pytest.raises(HeadersAlreadySentError):
         after_this_request(environ, lambda request, response: response)
+
+
+@pytest.mark.parametrize(
+    "request_class", [pytest.param(Request, id="werkzeug"), pytest.param(webob.Request, id="webob")]
+)
+def test_finished_request_is_freed_without_the_garbage_collector(request_class: t.Any) -> None:
+    """No reference cycle through the environ: reference counting alone
+    frees the request, its environ and the hooks' state once the server
+    drops the response."""
+    seen: list[weakref.ref[t.Any]] = []
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        after_this_request(environ, lambda request, response: response)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    hooks = RequestHooks(app, request_class=request_class)
+    hooks.before_request(lambda request: seen.append(weakref.ref(request)))
+    hooks.after_request(lambda request, response: response)
+    hooks.teardown_request(lambda request, exc: None)
+    gc.collect()
+    gc.disable()
+    try:
+        assert run(hooks).body == b"hello"
+        assert len(seen) == 1 and seen[0]() is None
+    finally:
+        gc.enable()
 
 
 def test_webob_json_and_errors() -> None:
