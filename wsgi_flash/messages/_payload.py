@@ -104,13 +104,18 @@ def dump(messages: list[Message]) -> bytes:
     for the list of rows (the tests check it byte for byte).
 
     Str messages, the usual case, are written row by row from
-    ``_ENCODER.encode`` of each string, which needs no set-up; encoding the
+    ``_ENCODER.encode`` of each string, which needs no set-up: encoding the
     whole list sets up a C encoder per call, which for one message costs
-    2.3 µs against 0.9 µs, a fifth of what a request that flashes costs.
+    17,900 instructions against 7,700 (a request that flashes costs about
+    60,000).
     """
-    if all(type(c) is str and type(m) is str for c, m in messages):
-        pairs = ",".join([f"[{_ENCODER.encode(c)},{_ENCODER.encode(m)}]" for c, m in messages])
-        return f"[{pairs}]".encode("ascii")
+    rows = []
+    for category, message in messages:
+        if type(category) is not str or type(message) is not str:
+            break
+        rows.append(f"[{_ENCODER.encode(category)},{_ENCODER.encode(message)}]")
+    else:  # all str
+        return f"[{','.join(rows)}]".encode("ascii")
     return _ENCODER.encode(
         [[c, str(m), 1] if type(m) is Markup else [c, m] for c, m in messages]
     ).encode("utf-8")

@@ -301,9 +301,11 @@ class FlashMiddleware:
         payload is longer than a reader accepts (:data:`MAX_PAYLOAD`, which
         a compressible message can exceed inside a small cookie)."""
         payload = dump(messages)
-        if len(payload) > MAX_PAYLOAD:
+        try:
+            token = self._signer.sign(payload)
+        except ValueError:  # over MAX_PAYLOAD
             return None
-        return f"{self.cookie_name}={self._signer.sign(payload)}{self._attributes[secure]}"
+        return f"{self.cookie_name}={token}{self._attributes[secure]}"
 
     def _load(self, cookie_header: str, environ: WSGIEnvironment) -> tuple[list[Message], bool]:
         """The messages in the request's cookie and whether it was invalid."""
@@ -381,7 +383,7 @@ class _RequestFlashes:
     )
 
     def __init__(
-        self, middleware: FlashMiddleware, *, headers_sent: bool = False, shared: bool = False
+        self, middleware: FlashMiddleware, headers_sent: bool = False, *, shared: bool = False
     ) -> None:
         self.middleware = middleware
         self.headers_sent = headers_sent
@@ -391,7 +393,7 @@ class _RequestFlashes:
         self.pending: list[Message] = []
         self.snapshot: list[Message] | None = None
         # Category filters of the reads so far; None once a read took all.
-        self.filters: list[t.Container[str]] | None = []
+        self.filters: tuple[t.Container[str], ...] | None = ()
         self.accessed = False
 
     def read_cookie(self, cookie_header: str, environ: WSGIEnvironment) -> None:
@@ -440,7 +442,7 @@ class _RequestFlashes:
                 )
         if self.filters is not None:
             if category_filter:
-                self.filters.append(category_filter)
+                self.filters = (*self.filters, category_filter)
             else:
                 self.filters = None
         return snapshot
@@ -493,7 +495,7 @@ def _state(environ_or_request: t.Any, function_name: str) -> _RequestFlashes:
             f"{function_name}() found no FlashMiddleware for this request; {_INSTALL_HINT}"
         )
     if state.shared:  # first use: the request gets a state of its own
-        state = _RequestFlashes(state.middleware, headers_sent=state.headers_sent)
+        state = _RequestFlashes(state.middleware, state.headers_sent)
         environ[ENVIRON_KEY] = state
     return state
 
