@@ -297,6 +297,25 @@ def test_untouched_request_without_cookie_is_byte_for_byte_untouched() -> None:
     assert seen["headers"] is headers
 
 
+def test_requests_without_a_cookie_never_share_messages() -> None:
+    """Untouched requests share one read-only state; the first flash or
+    read gives a request its own, so nothing leaks into the next request."""
+    seen = []
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        seen.append(peek_flashed_messages(environ))
+        if environ["PATH_INFO"] == "/flash":
+            flash(environ, "mine")
+        start_response("200 OK", [])
+        return [b""]
+
+    client = Client(FlashMiddleware(app, secret_key=SECRET), use_cookies=False)
+    assert client.get("/flash").headers.get("Set-Cookie", "").startswith("flash=")
+    client.get("/")
+    client.get("/")
+    assert seen == [[], [], []]
+
+
 def test_valid_unread_cookie_is_not_rewritten() -> None:
     client = make()
     client.get("/flash?m=x")

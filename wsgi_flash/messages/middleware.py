@@ -362,12 +362,14 @@ class _RequestFlashes:
     only the flashes made since.
 
     Most requests bring no flash cookie and never touch their messages, so
-    they make no state of their own: they share the middleware's
-    ``shared`` instances, one for before start_response and one for after,
-    which are never changed. :func:`_state` gives a request its own on first
-    use. The state holds no reference to the environ, which holds it: the
-    pair would be a reference cycle, left for the garbage collector on
-    every request.
+    they make no state of their own: they share two instances the
+    middleware made with ``shared=True`` (``_untouched`` before
+    start_response, ``_untouched_after_headers`` after), which are never
+    changed, and :func:`_state` gives a request its own on first use. (A
+    state made for every request cost 1,400 instructions, a sixth of what an
+    untouched request costs.) The state holds no reference to the environ,
+    which holds it: the pair would be a reference cycle, left for the
+    garbage collector on every request.
     """
 
     __slots__ = (
