@@ -281,10 +281,9 @@ class ProxyFix:
         # a number gets the proxy headers ignored and a WARNING, not a 500.
         # Checked in the loop that looks for the headers: a loop of its own
         # cost a proxied request some 2,000 instructions.
-        get = environ.get
         proxied = False
         for key in self._watched:
-            value = get(key)
+            value = environ.get(key)
             if value is not None:
                 if not isinstance(value, str):
                     return self._server_broke_pep_3333(environ, start_response)
@@ -293,7 +292,7 @@ class ProxyFix:
             return self.app(environ, start_response)
         trusted = self.trusted_proxies
         if trusted is not None:
-            peer = get("REMOTE_ADDR", "")
+            peer = environ.get("REMOTE_ADDR", "")
             if not isinstance(peer, str):
                 return self._server_broke_pep_3333(environ, start_response)
             if not trusted.contains(peer):
@@ -305,6 +304,7 @@ class ProxyFix:
             # X-Forwarded-* mode, inline: this is the path every proxied request
             # takes. Each header first tries the common case (one valid value)
             # with a dict lookup; the general path picks, validates and logs.
+            get = environ.get
             x_for, x_proto, x_host, x_port, x_prefix = self._counts
             value = get("HTTP_X_FORWARDED_FOR") if x_for else None
             if value:
