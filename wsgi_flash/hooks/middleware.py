@@ -421,7 +421,9 @@ class RequestHooks(HookScope):
             # body a hook replaced, the teardown hooks).
             closers: t.Sequence[t.Callable[[], object]] = ()
             if response is call:
-                body = call.send(start_response, call.status, call.headers)
+                # _finalize hands back the call itself only for an app
+                # response that no hook touched: start_response has run.
+                body = call.send(start_response, t.cast(str, call.status), call.headers)
             else:
                 untouched = (
                     None if call.app_iter is None else self._flavour.untouched(response, call)
