@@ -48,7 +48,7 @@ bench: setup
 	$(PY) benchmarks/bench.py
 
 # Bare app vs the full stack under gunicorn with wrk (installed with apt-get
-# when missing and root); not part of `make test`; stops within two minutes.
+# when missing and root); not part of `make test`; stops by itself within three minutes.
 loadtest: setup
 	$(PY) benchmarks/loadtest.py
 
