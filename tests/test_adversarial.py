@@ -787,3 +787,15 @@ def test_a_scope_the_pre_scan_passes_has_no_finding(
     prescan = prescan_of(middleware, environ if warm else {})
     passed = {scope_of(check.id) for check in CHECKS} - set(prescan.suspects(environ))
     assert catalogue_findings(middleware, dict(environ), passed) == []
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_a_content_type_without_a_body_is_not_unchecked(
+    method: str, malformed_records: Records
+) -> None:
+    # No Content-Length and no Transfer-Encoding: there is no body to judge.
+    middleware = MalformedRequestLogger(Recorder(), reject=("body.json", "body.unchecked"))
+    environ = make_environ(method=method, CONTENT_TYPE="application/json")
+    status, _, _ = call(middleware, environ)
+    assert status == "200 OK"
+    assert "body.unchecked" not in [r.check for r in malformed_records]  # type: ignore[attr-defined]

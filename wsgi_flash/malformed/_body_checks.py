@@ -261,6 +261,8 @@ def inspect_body(
     if findings:
         return findings
     length = facts.content_length
+    if not length and facts.transfer_encoding is None:
+        return findings  # no body at all (RFC 9112 6.3): nothing to judge
     size = parse_decimal(length)
     if facts.transfer_encoding is not None or size is None or size > max_size:
         if facts.transfer_encoding is not None:
