@@ -6,6 +6,10 @@ agree, and a nox session tells the suite which matrix it belongs to
 (``MATRIX_PYTHONS``), so a claimed interpreter can never silently drop out
 of CI. The ``oldest`` session must really have the oldest releases that
 ``install_requires`` allows.
+
+The distributions carry the licence text, and the sdist is enough to run
+the tests: distributions (Debian, Fedora, conda-forge) build and test from
+it, so a test unpacks a freshly built one and runs part of the suite there.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import textwrap
+import typing as t
+import zipfile
+from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
@@ -170,3 +178,162 @@ def test_wheel_and_readme_quick_start_in_a_bare_venv(wheel: Path, tmp_path: Path
     assert result.returncode == 0 and "quick start ok" in result.stdout, result.stderr
     where = run("-c", "import wsgi_flash, sys; print(wsgi_flash.__file__)")
     assert str(venv) in where.stdout, where
+
+
+@pytest.fixture(scope="session")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist as `make dist` builds it (python -m build --sdist)."""
+    out = tmp_path_factory.mktemp("sdist")
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    [archive] = out.glob("wsgi_flash-*.tar.gz")
+    return archive
+
+
+def wheel_metadata(wheel: Path) -> tuple[list[str], t.Any]:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        return names, HeaderParser().parsestr(archive.read(metadata).decode("utf-8"))
+
+
+def test_licence_is_the_bsd_3_clause_text_naming_the_authors() -> None:
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("BSD 3-Clause License\n")
+    assert "Copyright (c) 2026, the wsgi_flash authors" in text
+    assert "3. Neither the name of the copyright holder nor the names of its" in text
+    assert setup_cfg()["metadata"]["license_files"].strip() == "LICENSE"
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_licence_and_spdx_metadata(wheel: Path) -> None:
+    names, metadata = wheel_metadata(wheel)
+    [licence] = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read(licence) == (ROOT / "LICENSE").read_bytes()
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    classifiers = metadata.get_all("Classifier")
+    # PEP 639: the expression replaces the License :: classifiers.
+    assert not [c for c in classifiers if c.startswith("License ::")]
+    for framework in ("Django", "Flask", "Pyramid"):
+        assert f"Framework :: {framework}" in classifiers
+    assert "Typing :: Typed" in classifiers
+    assert "wsgi_flash/py.typed" in names
+    pythons = [c.rsplit(" ", 1)[1] for c in classifiers if re.fullmatch(r".*:: 3\.\d+", c)]
+    assert pythons == claimed_pythons()
+    # No invented project URLs: none is declared until one exists.
+    assert metadata.get_all("Project-URL") is None and metadata["Home-page"] is None
+
+
+# What a distribution's test run needs beside the tests themselves.
+SDIST_FILES = [
+    "LICENSE",
+    "README.rst",
+    "CHANGES.rst",
+    "SECURITY.rst",
+    "Makefile",
+    "noxfile.py",
+    "pyproject.toml",
+    "setup.cfg",
+    "tests/conftest.py",
+    "tests/servers.py",
+    "tests/constraints-oldest.txt",
+    "tests/django_settings.py",
+    "tests/django_urls.py",
+    "tests/apps/flash_app.py",
+    "tests/fuzz/_harness.py",
+    "tests/fuzz/uri.dict",
+    "examples/demo.py",
+    "examples/demo.toml",
+    "benchmarks/README.rst",
+    "benchmarks/harness.py",
+    "docs/conf.py",
+    "docs/index.rst",
+]
+
+
+@pytest.mark.slow
+def test_sdist_holds_everything_the_tests_read(sdist: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        members = {m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name}
+        top = sdist.name[: -len(".tar.gz")]
+        licence = archive.extractfile(f"{top}/LICENSE")
+        assert licence is not None and licence.read() == (ROOT / "LICENSE").read_bytes()
+    assert [name for name in SDIST_FILES if name not in members] == []
+    tracked = subprocess.run(
+        ["git", "ls-files", "tests", "examples", "benchmarks", "docs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if tracked.returncode == 0:  # a git checkout, not an unpacked sdist
+        missing = [
+            name
+            for name in tracked.stdout.splitlines()
+            if name not in members and (ROOT / name).exists()
+        ]
+        assert missing == []
+    assert not [m for m in members if "__pycache__" in m or m.startswith("docs/_build")]
+
+
+# A quick part of the suite that reads the files an sdist used to lack:
+# conftest.py and servers.py (every file), examples/ and demo.toml
+# (test_demo), the fuzz corpora and dictionaries (test_fuzz_targets).
+SDIST_SUBSET = [
+    "tests/test_flash.py",
+    "tests/test_proxy_fix.py",
+    "tests/test_demo.py",
+    "tests/test_fuzz_targets.py",
+]
+
+
+@pytest.mark.slow
+def test_tests_pass_from_the_unpacked_sdist(sdist: Path, tmp_path: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        if hasattr(tarfile, "data_filter"):  # 3.9.17+, 3.10.12+, 3.11.4+
+            archive.extractall(tmp_path, filter="data")
+        else:
+            archive.extractall(tmp_path)
+    [tree] = tmp_path.glob("wsgi_flash-*")
+    # This environment's dependencies, but the package and its tests from the
+    # unpacked tree: it comes first on sys.path (pytest's pythonpath is the
+    # tree's root too), ahead of the editable install of the checkout.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CI")}
+    env["PYTHONPATH"] = str(tree)
+
+    def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    where = subprocess.run(
+        [sys.executable, "-c", "import wsgi_flash, examples; print(wsgi_flash.__file__)"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()).is_relative_to(tree), where.stdout
+
+    collected = pytest_run("--collect-only", "-q")
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
+    assert re.search(r"^\d{3,} tests collected", collected.stdout, re.M), collected.stdout[-500:]
+    assert "error" not in collected.stdout.splitlines()[-1]
+
+    ran = pytest_run("-q", "-x", "-m", "not slow", *SDIST_SUBSET)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    summary = ran.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
