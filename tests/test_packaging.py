@@ -253,8 +253,7 @@ SDIST_FILES = [
     "examples/demo.toml",
     "benchmarks/README.rst",
     "benchmarks/harness.py",
-    "docs/conf.py",
-    "docs/index.rst",
+    "docs/metrics.rst",
 ]
 
 
