@@ -455,6 +455,32 @@ def test_bad_cookie_is_no_messages_logged_and_deleted(
     assert client.get_cookie("flash") is None
 
 
+def test_forged_cookie_is_deleted_even_if_nobody_reads(caplog: pytest.LogCaptureFixture) -> None:
+    client = make()
+    client.set_cookie("flash", _valid_token()[:-3] + "AAA")
+    with caplog.at_level(logging.WARNING, logger="wsgi_flash.flash"):
+        response = client.get("/plain")
+    [header] = set_cookie_headers(response)
+    assert header.startswith("flash=; ") and "Max-Age=0" in header
+    assert ["bad signature" in r.getMessage() for r in caplog.records] == [True]
+
+
+def test_signed_payload_is_parsed_only_when_used(caplog: pytest.LogCaptureFixture) -> None:
+    """Only a holder of the key can sign a payload that does not parse: an
+    unread one passes through untouched (parsing every unread cookie would
+    cost as much again as verifying it); the first read finds it."""
+    client = make()
+    client.set_cookie("flash", _signed(b"{not json"))
+    with caplog.at_level(logging.WARNING, logger="wsgi_flash.flash"):
+        untouched = client.get("/plain")
+        assert set_cookie_headers(untouched) == [] and caplog.records == []
+        read = client.get("/read")
+    assert read.text == "[]"
+    assert ["not JSON" in r.getMessage() for r in caplog.records] == [True]
+    [header] = set_cookie_headers(read)
+    assert header.startswith("flash=; ") and "Max-Age=0" in header
+
+
 def test_non_ascii_cookie_is_no_messages(caplog: pytest.LogCaptureFixture) -> None:
     seen: list[t.Any] = []
 

@@ -261,7 +261,8 @@ class FlashMiddleware:
         cookie_header = environ.get("HTTP_COOKIE")
         # A server breaking PEP 3333 with a non-str value gets no messages, not a 500.
         if cookie_header and type(cookie_header) is str and self._cookie_marker in cookie_header:
-            # Read now, so a bad cookie is deleted even if nobody reads it.
+            # Verified now, so a forged or expired cookie is deleted even if
+            # nobody reads it; its JSON is parsed only when the app reads or flashes.
             state = environ[ENVIRON_KEY] = _RequestFlashes(self)
             state.read_cookie(cookie_header, environ)
         else:
@@ -307,22 +308,25 @@ class FlashMiddleware:
             return None
         return f"{self.cookie_name}={token}{self._attributes[secure]}"
 
-    def _load(self, cookie_header: str, environ: WSGIEnvironment) -> tuple[list[Message], bool]:
-        """The messages in the request's cookie and whether it was invalid."""
+    def _verify(self, cookie_header: str, environ: WSGIEnvironment) -> bytes | None:
+        """The verified payload of the request's flash cookie: ``b""`` when
+        there is none, None (and a WARNING) when it is invalid."""
         value = cookie_value(cookie_header, self.cookie_name)
         if value is None:
-            return [], False
+            return b""
         try:
-            payload, _fallback = self._signer.unsign(value, self.max_age)
-            return parse(payload), False
+            return self._signer.unsign(value, self.max_age)[0]
         except InvalidToken as error:
-            self._log.warning(
-                "invalid_cookie",
-                "discarded an invalid flash cookie from %s (%s); treating it as no messages",
-                escape(environ.get("REMOTE_ADDR", "-")),
-                error.reason,
-            )
-            return [], True
+            self._discarded(environ, error)
+            return None
+
+    def _discarded(self, environ: WSGIEnvironment, error: InvalidToken) -> None:
+        self._log.warning(
+            "invalid_cookie",
+            "discarded an invalid flash cookie from %s (%s); treating it as no messages",
+            escape(environ.get("REMOTE_ADDR", "-")),
+            error.reason,
+        )
 
 
 def _start_response(
@@ -354,8 +358,11 @@ class _RequestFlashes:
     middleware's start_response :meth:`finish`, which writes the cookie back
     when the messages changed; after it, the cookie can no longer change.
 
-    ``loaded`` is what the cookie held, read by :meth:`read_cookie` when the
-    request starts (so a bad cookie is deleted even if nobody reads it).
+    :meth:`read_cookie` verifies the cookie when the request starts (so a
+    forged or expired one is deleted even if nobody reads it) and keeps its
+    ``payload``; :meth:`open` parses that on first use, into ``loaded``:
+    most requests that carry a cookie never look at it, and parsing would
+    cost them as much again as verifying.
     ``pending`` is what will be written back: before the first read, the
     cookie's messages plus new flashes; the first read moves them into
     ``snapshot``, which later reads return from, and ``pending`` then holds
@@ -379,6 +386,7 @@ class _RequestFlashes:
         "invalid",
         "loaded",
         "middleware",
+        "payload",
         "pending",
         "shared",
         "snapshot",
@@ -390,6 +398,7 @@ class _RequestFlashes:
         self.middleware = middleware
         self.headers_sent = headers_sent
         self.shared = shared
+        self.payload = b""
         self.loaded: list[Message] = []
         self.invalid = False
         self.pending: list[Message] = []
@@ -399,9 +408,24 @@ class _RequestFlashes:
         self.accessed = False
 
     def read_cookie(self, cookie_header: str, environ: WSGIEnvironment) -> None:
-        """Read the messages of the flash cookie in ``cookie_header``."""
-        self.loaded, self.invalid = self.middleware._load(cookie_header, environ)
-        self.pending = list(self.loaded)
+        """Verify the flash cookie in ``cookie_header`` and keep its payload."""
+        payload = self.middleware._verify(cookie_header, environ)
+        if payload is None:
+            self.invalid = True
+        else:
+            self.payload = payload
+
+    def open(self, environ: WSGIEnvironment) -> None:
+        """Parse the verified payload into ``loaded`` (only a holder of the
+        key can sign one that does not parse: no messages, and a WARNING)."""
+        payload, self.payload = self.payload, b""
+        try:
+            self.loaded = parse(payload)
+        except InvalidToken as error:
+            self.middleware._discarded(environ, error)
+            self.invalid = True
+        else:
+            self.pending = list(self.loaded)
 
     def add(self, category: str, message: t.Any) -> None:
         """Store a message for the next request that reads (:func:`flash`)."""
@@ -499,6 +523,8 @@ def _state(environ_or_request: t.Any, function_name: str) -> _RequestFlashes:
     if state.shared:  # first use: the request gets a state of its own
         state = _RequestFlashes(state.middleware, state.headers_sent)
         environ[ENVIRON_KEY] = state
+    elif state.payload:
+        state.open(environ)
     return state
 
 
