@@ -267,7 +267,7 @@ def test_make_demo_serves_with_a_random_key(tmp_path: pathlib.Path) -> None:
     WSGI_FLASH_SECRET_KEY: it makes a key, flashes work, and no key is
     weak or printed."""
     port = free_port()
-    command = ["make", "-s", "-o", ".venv/.installed", "demo", f"DEMO_BIND=127.0.0.1:{port}"]
+    command = ["make", "-s", "-o", ".venv/.runtime", "demo", f"DEMO_BIND=127.0.0.1:{port}"]
     with serve(command, port, tmp_path / "log", cwd=ROOT) as server:
         status, headers, _ = server.request(
             "POST",
