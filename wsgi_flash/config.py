@@ -282,8 +282,11 @@ class Config:
         try:
             return t.cast("WSGIApplication", cls(app, **options))
         except (TypeError, ValueError) as error:
-            where = self._where(section, _failing_option(cls, options))
-            raise ConfigError(f"{where}: [{section}] {error}") from None
+            option = _failing_option(cls, options)
+            where = self._where(section, option)
+            # secret_key and fallback_secret_keys sit at the top of the file.
+            label = "" if option in TOP_LEVEL else f"[{section}] "
+            raise ConfigError(f"{where}: {label}{error}") from None
 
     def wrap(self, app: WSGIApplication) -> WSGIApplication:
         """Wrap ``app`` in the enabled middlewares: ProxyFix outermost, then
