@@ -264,8 +264,8 @@ def test_create_app_makes_a_random_key_per_run(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.slow
 def test_make_demo_serves_with_a_random_key(tmp_path: pathlib.Path) -> None:
     """`make demo` as a user runs it (setup skipped), on a free port, without
-    WSGI_FLASH_SECRET_KEY: it makes a key, flashes work, and no key is
-    weak or printed."""
+    WSGI_FLASH_SECRET_KEY: it makes a key, flashes work, no key is weak or
+    printed, and the banner shows the stack with the demo's hooks on."""
     port = free_port()
     command = ["make", "-s", "-o", ".venv/.runtime", "demo", f"DEMO_BIND=127.0.0.1:{port}"]
     with serve(command, port, tmp_path / "log", cwd=ROOT) as server:
@@ -282,4 +282,10 @@ def test_make_demo_serves_with_a_random_key(tmp_path: pathlib.Path) -> None:
         assert messages(body.decode()) == [("success", "served")]
     log = server.log()
     assert "secret_key=<hidden>" in log and "guessed" not in log, log
+    assert f"serving examples.demo:demo_app on http://127.0.0.1:{port}/ with werkzeug" in log
+    # demo_app is a RequestHooks (the login gate): its hooks are on.
+    hooks = [line for line in log.splitlines() if line.startswith("hooks:")]
+    assert hooks == [
+        "hooks: RequestHooks (the app, examples.demo:demo_app, with its hooks registered in code)"
+    ], log
     assert re.search(r"[0-9a-f]{32}", log) is None, log  # the key is not printed

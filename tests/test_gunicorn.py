@@ -130,8 +130,8 @@ def test_cli_serve(tmp_path: pathlib.Path, server: str, app: str) -> None:
             str(config),
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            "2",
+            # Each server's own size option; Werkzeug's server has none.
+            *{"waitress": ["--threads", "4"], "werkzeug": []}.get(server, ["--workers", "2"]),
             "--server",
             server,
         ]

@@ -6,6 +6,7 @@
     $ wsgi-flash serve myapp:app --config wsgi_flash.toml --bind 127.0.0.1:8000 --workers 2
     $ wsgi-flash check --config wsgi_flash.toml
     $ wsgi-flash checks
+    $ wsgi-flash --version
 
 ``serve`` imports the app (``module:name``, or ``module:factory()`` to call a
 factory), wraps it in the stack configured by the file and ``WSGI_FLASH_*``
@@ -14,9 +15,11 @@ variables, and serves it with gunicorn when it is installed
 server; ``--server waitress`` and ``--server uwsgi`` choose those.
 ``--bind`` means the same on every server: ``HOST:PORT``, ``[IPv6]:PORT``,
 ``HOST`` (port 8000) or ``:PORT``, where an empty host is every interface
-(``0.0.0.0``), as for gunicorn. When nothing configured logging, records go
-to stderr with time, level and logger. ``python -m wsgi_flash`` is the same
-command.
+(``0.0.0.0``), as for gunicorn. ``--workers`` (processes: gunicorn, uWSGI),
+``--threads`` (gunicorn, waitress, uWSGI) and ``--worker-class`` (gunicorn)
+are refused by a server that has no such setting, rather than ignored. When
+nothing configured logging, records go to stderr with time, level and
+logger. ``python -m wsgi_flash`` is the same command.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import os
 import sys
 import typing as t
 
+from . import __version__
 from .config import Config, ConfigError
 
 if t.TYPE_CHECKING:
@@ -55,6 +59,18 @@ def import_app(spec: str) -> WSGIApplication:
 
 DEFAULT_PORT = 8000
 SERVERS = ("auto", "gunicorn", "waitress", "uwsgi", "werkzeug")
+#: The servers that have each server-specific option; the others refuse it.
+SERVER_OPTIONS = {
+    "workers": ("gunicorn", "uwsgi"),
+    "threads": ("gunicorn", "waitress", "uwsgi"),
+    "worker_class": ("gunicorn",),
+}
+#: What a server that refuses an option does instead.
+SERVER_MODELS = {
+    "werkzeug": "Werkzeug's development server is one process with a thread per request",
+    "waitress": "waitress is one process with a pool of --threads",
+    "uwsgi": "uWSGI has no worker classes",
+}
 LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 
 
@@ -99,8 +115,31 @@ def have_gunicorn() -> bool:
     return sys.platform != "win32"
 
 
+def and_list(names: t.Sequence[str]) -> str:
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def check_server_options(server: str, args: argparse.Namespace) -> None:
+    """Exit with a message naming the servers that take each option given on
+    the command line that ``server`` has no setting for."""
+    for option, servers in SERVER_OPTIONS.items():
+        if getattr(args, option) is None or server in servers:
+            continue
+        flag = "--" + option.replace("_", "-")
+        chosen = " (--server auto: gunicorn is not installed)" if args.server == "auto" else ""
+        raise SystemExit(
+            f"wsgi-flash: {flag} does not apply to --server {server}{chosen}:"
+            f" {SERVER_MODELS[server]}; {flag} is for {and_list(servers)}"
+        )
+
+
 def serve_gunicorn(
-    app: WSGIApplication, host: str, port: int, workers: int, worker_class: str
+    app: WSGIApplication,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int | None,
+    worker_class: str,
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -109,6 +148,8 @@ def serve_gunicorn(
             self.cfg.set("bind", [format_bind(host, port)])
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", worker_class)
+            if threads is not None:
+                self.cfg.set("threads", threads)
 
         def load(self) -> WSGIApplication:
             return app
@@ -116,30 +157,23 @@ def serve_gunicorn(
     Server().run()
 
 
-def serve_werkzeug(app: WSGIApplication, host: str, port: int, workers: int) -> None:
+def serve_werkzeug(app: WSGIApplication, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
-    # Werkzeug forks a process per request with processes > 1; threads otherwise.
-    run_simple(host, port, app, threaded=workers <= 1, processes=max(workers, 1))
+    run_simple(host, port, app, threaded=True)
 
 
-def serve_waitress(app: WSGIApplication, host: str, port: int, workers: int, proxy: bool) -> None:
+def serve_waitress(app: WSGIApplication, host: str, port: int, threads: int, proxy: bool) -> None:
     from waitress import serve
 
-    # waitress is one process with a thread pool: --workers sets the threads
-    # (at least its default 4). It removes X-Forwarded-* and Forwarded by
-    # default; with ProxyFix configured, let them through to ProxyFix, which
-    # decides whom to trust.
-    serve(
-        app,
-        host=host,
-        port=port,
-        threads=max(workers, 4),
-        clear_untrusted_proxy_headers=not proxy,
-    )
+    # waitress removes X-Forwarded-* and Forwarded by default; with ProxyFix
+    # configured, let them through to ProxyFix, which decides whom to trust.
+    serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=not proxy)
 
 
-def serve_uwsgi(spec: str, config_path: str | None, host: str, port: int, workers: int) -> None:
+def serve_uwsgi(
+    spec: str, config_path: str | None, host: str, port: int, workers: int, threads: int | None
+) -> None:
     """Replace this process with uWSGI speaking HTTP on ``host:port``; its
     workers import :mod:`wsgi_flash._uwsgi`, which builds the same stack."""
     import shutil
@@ -155,7 +189,8 @@ def serve_uwsgi(spec: str, config_path: str | None, host: str, port: int, worker
         format_bind(host, port),
         "--master",
         "--processes",
-        str(max(workers, 1)),
+        str(workers),
+        *(["--threads", str(threads)] if threads is not None else []),
         "--enable-threads",
         "--die-on-term",
         "--need-app",
@@ -191,8 +226,32 @@ def load_config(path: str | None) -> Config:
         raise SystemExit(f"wsgi-flash: {error}") from None
 
 
+def describe(config: Config, app: WSGIApplication, spec: str) -> str:
+    """The banner: the configured stack, with the hooks shown as on when the
+    app itself is a RequestHooks (its hooks are registered in code)."""
+    from .hooks import RequestHooks
+
+    lines = config.describe().splitlines()
+    if isinstance(app, RequestHooks) and not config.enabled("hooks"):
+        shown = f"hooks: RequestHooks (the app, {spec}, with its hooks registered in code)"
+        lines = [shown if line == "hooks: off" else line for line in lines]
+    return "\n".join(lines)
+
+
+def bounded(name: str) -> t.Callable[[str], int]:
+    """An argparse type: a whole number from 1 to 1024 (as the message says)."""
+
+    def convert(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 1 <= int(text) <= 1024:
+            raise argparse.ArgumentTypeError(f"{name} must be from 1 to 1024, not {text!r}")
+        return int(text)
+
+    return convert
+
+
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wsgi-flash", description="wsgi_flash middlewares")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve an app wrapped in the configured stack")
     serve.add_argument("app", help="module:name or module:factory()")
@@ -204,18 +263,23 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         " (default %(default)s)",
     )
     serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="worker processes (default 1); under waitress, threads (at least 4)",
-    )
-    serve.add_argument(
         "--server",
         choices=SERVERS,
         default="auto",
         help="gunicorn when installed (auto), waitress, uwsgi, or Werkzeug's development server",
     )
-    serve.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    serve.add_argument(
+        "--workers",
+        type=bounded("--workers"),
+        help="worker processes, gunicorn and uwsgi only (default 1)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=bounded("--threads"),
+        help="threads per worker, gunicorn, waitress and uwsgi only"
+        " (default: the server's own, 4 for waitress)",
+    )
+    serve.add_argument("--worker-class", help="gunicorn worker class, gunicorn only (default sync)")
     check = commands.add_parser("check", help="validate a configuration and print the stack")
     check.add_argument("--config", help="TOML file (default: $WSGI_FLASH_CONFIG)")
     commands.add_parser("checks", help="list the malformed-request checks")
@@ -232,30 +296,35 @@ def main(argv: t.Sequence[str] | None = None) -> int:
 
         print(format_reference())
         return 0
-    config = load_config(args.config)
     if args.command == "check":
-        print(config.describe())
+        print(load_config(args.config).describe())
         return 0
+    # The command line first: its mistakes are reported before the file's.
     host, port = parse_bind(args.bind)
-    if not 1 <= args.workers <= 1024:
-        raise SystemExit(f"wsgi-flash: --workers must be from 1 to 1024, not {args.workers}")
     server = args.server
     if server == "auto":
         server = "gunicorn" if have_gunicorn() else "werkzeug"
+    check_server_options(server, args)
+    config = load_config(args.config)
+    workers = args.workers or 1
+    # Imported before the banner, which shows whether the app is a
+    # RequestHooks; under uWSGI each worker imports it again.
+    inner = import_app(args.app)
     bind = format_bind(host, port)
     print(f"wsgi-flash: serving {args.app} on http://{bind}/ with {server}", file=sys.stderr)
-    print(config.describe(), file=sys.stderr)
+    print(describe(config, inner, args.app), file=sys.stderr)
     if server == "uwsgi":
-        serve_uwsgi(args.app, args.config, host, port, args.workers)
+        serve_uwsgi(args.app, args.config, host, port, workers, args.threads)
         return 0
     configure_logging()
-    app = config.wrap(import_app(args.app))
+    app = config.wrap(inner)
     if server == "gunicorn":
-        serve_gunicorn(app, host, port, args.workers, args.worker_class)
+        serve_gunicorn(app, host, port, workers, args.threads, args.worker_class or "sync")
     elif server == "waitress":
-        serve_waitress(app, host, port, args.workers, proxy=config.enabled("proxy"))
+        proxy = config.enabled("proxy")
+        serve_waitress(app, host, port, args.threads or 4, proxy=proxy)
     else:
-        serve_werkzeug(app, host, port, args.workers)
+        serve_werkzeug(app, host, port)
     return 0
 
 
