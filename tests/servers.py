@@ -370,7 +370,7 @@ def self_signed_certificate(directory: pathlib.Path) -> tuple[pathlib.Path, path
 
 def nginx_config(site: str, directory: pathlib.Path, port: int, tls_port: int) -> str:
     """A whole nginx.conf around ``site`` (the ``http``-level snippet from
-    the README): plain HTTP on ``port``, TLS on ``tls_port``, both on
+    docs/proxy.rst): plain HTTP on ``port``, TLS on ``tls_port``, both on
     127.0.0.1, with every file under ``directory``."""
     key, cert = self_signed_certificate(directory)
     listen = (

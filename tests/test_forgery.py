@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 SECRET = "forgery-test-secret-key-0123456789"
-SALT = "wsgi_flash.flash"  # README: the cookie's itsdangerous salt
+SALT = "wsgi_flash.flash"  # docs/flash.rst: the cookie's itsdangerous salt
 MAX_AGE = 3600
 MUTATIONS = 10_000
 SEED = 20240607

@@ -14,7 +14,12 @@ import pytest
 import wsgi_flash
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = [ROOT / "README.rst", ROOT / "SECURITY.rst", *sorted((ROOT / "examples").glob("*.py"))]
+DOCUMENTS = [
+    ROOT / "README.rst",
+    ROOT / "SECURITY.rst",
+    *sorted((ROOT / "docs").glob("*.rst")),
+    *sorted((ROOT / "examples").glob("*.py")),
+]
 # Not these two: importing them runs the command line or builds a uWSGI app.
 _RUN_ON_IMPORT = {"wsgi_flash.__main__", "wsgi_flash._uwsgi"}
 MODULES = sorted(

@@ -8,7 +8,7 @@ ProxyFix trusting loopback (``/untrusted/`` trusts only 192.0.2.0/24,
 logging, so the records in the server's output are what an ops person sees
 by default.
 
-nginx runs the two configurations printed in README.rst (X-Forwarded-* and
+nginx runs the two configurations printed in docs/proxy.rst (X-Forwarded-* and
 ``Forwarded``), copied from the file by this test, with TLS on a second port
 so the scheme is really https. Clients connect from 127.0.0.2, so the address
 the app reports can only have come from nginx's header.
@@ -34,7 +34,8 @@ pytestmark = pytest.mark.slow
 
 APP = "stack_app:app"
 CLIENT_ADDRESS = "127.0.0.2"  # a loopback address that is not the proxy's
-README = servers.ROOT / "README.rst"
+PROXY_DOCS = servers.ROOT / "docs" / "proxy.rst"
+DEPLOYMENT_DOCS = servers.ROOT / "docs" / "deployment.rst"
 
 
 def start(name: str, directory: pathlib.Path) -> contextlib.AbstractContextManager[servers.Server]:
@@ -49,7 +50,7 @@ def start(name: str, directory: pathlib.Path) -> contextlib.AbstractContextManag
             APP, log, workers=1, worker_class=worker_class, config=None, extra=extra
         )
     if name == "waitress":
-        # waitress strips proxy headers unless told not to; see the README.
+        # waitress strips proxy headers unless told not to; see docs/deployment.rst.
         return servers.waitress(APP, log, extra=["--no-clear-untrusted-proxy-headers"])
     if name == "uwsgi":
         return servers.uwsgi(APP, log)
@@ -247,7 +248,7 @@ def uwsgi(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[servers.Server
     ],
 )
 def test_uwsgi_takes_the_scheme_from_any_client(uwsgi: servers.Server, header: str) -> None:
-    """Documented in the README's server table: exposed directly, uWSGI lets
+    """Documented in the docs' server table: exposed directly, uWSGI lets
     any client claim https; only a proxy that sets the header stops it."""
     name, _, value = header.partition(": ")
     assert info(uwsgi.port, "/plain/info", {name: value})["scheme"] == "https"
@@ -295,7 +296,7 @@ WAITRESS_TRUSTS_THE_PROXY = [
     [
         # waitress drops the headers before ProxyFix can see them.
         pytest.param([], ("127.0.0.1", "http", None), "removes X-Forwarded-For", id="default"),
-        # The set-up the README gives for ProxyFix: it sees them and decides.
+        # The set-up the docs give for ProxyFix: it sees them and decides.
         pytest.param(
             ["--no-clear-untrusted-proxy-headers"],
             ("203.0.113.7", "https", "203.0.113.7"),
@@ -303,7 +304,7 @@ WAITRESS_TRUSTS_THE_PROXY = [
             id="no-clear",
         ),
         # waitress applies them itself; ProxyFix then sees the client as its
-        # peer, so the README says: not both.
+        # peer, so the docs say: not both.
         pytest.param(
             WAITRESS_TRUSTS_THE_PROXY,
             ("203.0.113.7", "https", "203.0.113.7"),
@@ -344,13 +345,13 @@ def test_waitress_applying_the_headers_itself(tmp_path: pathlib.Path) -> None:
         )
 
 
-# -- a real nginx in front, configured as the README says ---------------------
+# -- a real nginx in front, configured as docs/proxy.rst says ------------------
 
 
-def readme_nginx_blocks() -> dict[str, str]:
-    """The ``.. code-block:: nginx`` blocks of README.rst, dedented, keyed
+def docs_nginx_blocks() -> dict[str, str]:
+    """The ``.. code-block:: nginx`` blocks of docs/proxy.rst, dedented, keyed
     by the header family they configure."""
-    lines = README.read_text(encoding="utf-8").splitlines()
+    lines = PROXY_DOCS.read_text(encoding="utf-8").splitlines()
     blocks: dict[str, str] = {}
     for number, line in enumerate(lines):
         if line.strip() != ".. code-block:: nginx":
@@ -369,16 +370,16 @@ def readme_nginx_blocks() -> dict[str, str]:
     return blocks
 
 
-README_UPSTREAM = "proxy_pass http://127.0.0.1:8000;"
+DOCS_UPSTREAM = "proxy_pass http://127.0.0.1:8000;"
 
 
-def test_readme_has_both_nginx_configurations() -> None:
-    blocks = readme_nginx_blocks()
+def test_docs_have_both_nginx_configurations() -> None:
+    blocks = docs_nginx_blocks()
     assert set(blocks) == {"x-forwarded", "forwarded"}
-    assert all(README_UPSTREAM in block for block in blocks.values())
+    assert all(DOCS_UPSTREAM in block for block in blocks.values())
 
 
-# The app path each configuration is paired with in stack_app (the README's
+# The app path each configuration is paired with in stack_app (docs/proxy.rst's
 # ProxyFix column): x_for/x_proto/x_host, or forwarded=1, both on loopback.
 PREFIX = {"x-forwarded": "", "forwarded": "/forwarded"}
 
@@ -397,8 +398,8 @@ FORGED = {
 def behind_nginx(
     request: pytest.FixtureRequest, server: servers.Server, tmp_path: pathlib.Path
 ) -> t.Iterator[tuple[str, servers.Server, int]]:
-    site = readme_nginx_blocks()[request.param].replace(
-        README_UPSTREAM, f"proxy_pass http://127.0.0.1:{server.port};"
+    site = docs_nginx_blocks()[request.param].replace(
+        DOCS_UPSTREAM, f"proxy_pass http://127.0.0.1:{server.port};"
     )
     with servers.nginx(site, tmp_path / "nginx.log", tmp_path) as (proxy, tls_port):
         yield request.param, proxy, tls_port
@@ -443,7 +444,7 @@ def test_a_client_forging_proxy_headers_through_nginx_does_not_win(
     assert "6.6.6.7" not in (data["x_forwarded_for"] or "")
 
 
-# -- the README's server table --------------------------------------------------
+# -- the server table of docs/deployment.rst -------------------------------------
 
 TABLE_COLUMNS = {
     "gunicorn-sync": "gunicorn",
@@ -455,7 +456,7 @@ TABLE_COLUMNS = {
 
 
 def observe(server: servers.Server) -> dict[str, str]:
-    """What this server does, in the README table's words, row by row."""
+    """What this server does, in the docs table's words, row by row."""
     marker = uuid.uuid4().hex
     underscore = info(server.port, "/plain/info", {"X_Forwarded_For": "6.6.6.6"})
     escape = info(server.port, "/plain/a%zzb")
@@ -489,10 +490,10 @@ def observe(server: servers.Server) -> dict[str, str]:
     }
 
 
-def readme_server_table() -> dict[str, dict[str, str]]:
-    """The list-table after ``.. server-table`` in README.rst, as
+def docs_server_table() -> dict[str, dict[str, str]]:
+    """The list-table after ``.. server-table`` in docs/deployment.rst, as
     ``{column: {row: cell}}``."""
-    text = README.read_text(encoding="utf-8").split(".. server-table-start", 1)[1]
+    text = DEPLOYMENT_DOCS.read_text(encoding="utf-8").split(".. server-table-start", 1)[1]
     text = text.split(".. server-table-end", 1)[0]
     rows: list[list[str]] = []
     for line in text.splitlines():
@@ -507,18 +508,18 @@ def readme_server_table() -> dict[str, dict[str, str]]:
     }
 
 
-def test_readme_server_table_is_what_the_server_does(server: servers.Server) -> None:
+def test_docs_server_table_is_what_the_server_does(server: servers.Server) -> None:
     column = TABLE_COLUMNS[server.name]
     observed = observe(server)
-    assert readme_server_table()[column] == observed, (
-        f"README.rst's server table is stale for {column}; it should say {observed}"
+    assert docs_server_table()[column] == observed, (
+        f"docs/deployment.rst's server table is stale for {column}; it should say {observed}"
     )
 
 
-def test_the_readme_logging_line_in_gunicorn_conf_reaches_the_workers(
+def test_the_docs_logging_line_in_gunicorn_conf_reaches_the_workers(
     tmp_path: pathlib.Path,
 ) -> None:
-    readme = README.read_text(encoding="utf-8")
+    readme = DEPLOYMENT_DOCS.read_text(encoding="utf-8")
     line = next(
         x.strip() for x in readme.splitlines() if x.strip().startswith("logging.basicConfig(")
     )
