@@ -336,3 +336,20 @@ def test_tests_pass_from_the_unpacked_sdist(sdist: Path, tmp_path: Path) -> None
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     summary = ran.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+
+
+def test_security_report_channel_is_one_the_metadata_declares() -> None:
+    """SECURITY.rst's reporting section names no address or link that the
+    package does not declare: a report sent to an invented place is lost."""
+    text = (ROOT / "SECURITY.rst").read_text(encoding="utf-8")
+    section = text.split("\nReporting a vulnerability\n", 1)[1].split("\nThreat model\n", 1)[0]
+    assert "do **not** report a suspected vulnerability in public" in section
+    places = re.findall(r"https?://[^\s>`]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", section)
+    metadata = setup_cfg()["metadata"]
+    declared = " ".join(
+        metadata.get(key, "")
+        for key in ("url", "project_urls", "author_email", "maintainer_email", "download_url")
+    )
+    assert [place for place in places if place not in declared] == []
+    for host in ("github", "gitlab", "codeberg", "bitbucket"):
+        assert host not in section.lower() or host in declared.lower(), host
