@@ -353,3 +353,60 @@ def test_security_report_channel_is_one_the_metadata_declares() -> None:
     assert [place for place in places if place not in declared] == []
     for host in ("github", "gitlab", "codeberg", "bitbucket"):
         assert host not in section.lower() or host in declared.lower(), host
+
+
+def extras() -> dict[str, list[str]]:
+    """``{extra: [requirement, ...]}`` from setup.cfg, comments left out."""
+    section = setup_cfg()["options.extras_require"]
+    return {
+        name: [
+            line.strip()
+            for line in section[name].split("\n")
+            if line.strip() and not line.strip().startswith("#")
+        ]
+        for name in section
+    }
+
+
+def names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[^A-Za-z0-9_.-]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_extras_mean_what_they_say() -> None:
+    """``test`` is what the suite needs, not the developer's linters; ``dev``
+    is ``test`` and ``docs`` plus those tools."""
+    found = extras()
+    tools = {"ruff", "mypy", "nox", "twine"}
+    assert names(found["test"]) & (tools | {"sphinx", "furo"}) == set()
+    assert {"pytest", "hypothesis", "build", "docutils", "flask", "django"} <= names(found["test"])
+    assert {"sphinx", "furo"} <= names(found["docs"])
+    assert "wsgi_flash[test,docs]" in found["dev"]
+    assert tools | {"build"} <= names(found["dev"])
+
+
+def make_rules() -> dict[str, tuple[str, list[str]]]:
+    """``{target: (prerequisites, recipe lines)}`` from the Makefile."""
+    rules: dict[str, tuple[str, list[str]]] = {}
+    target = None
+    for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("\t") and target is not None:
+            rules[target][1].append(line.strip())
+        elif (match := re.match(r"([^\s:=#][^:=]*):(?!=)(.*)", line)) is not None:
+            target = match.group(1).strip()
+            rules[target] = (match.group(2).strip(), [])
+        else:
+            target = None
+    return rules
+
+
+def test_make_demo_installs_only_the_runtime_dependencies() -> None:
+    """`make demo` on a fresh clone installs the package alone (Werkzeug is
+    the server), so it serves in seconds; the dev extra is for the rest."""
+    rules = make_rules()
+    assert rules["demo"][0] == "$(RUNTIME)"
+    installs = [line for line in rules["$(RUNTIME)"][1] if "pip install" in line]
+    assert installs == ["$(PY) -m pip install --quiet -e ."]
+    assert rules["setup"][0] == "$(STAMP)"
+    assert "$(PY) -m pip install --quiet -e '.[dev]'" in rules["$(STAMP)"][1]
+    assert rules["test"][0].split() == ["lint", "matrix", "docs-check", "dist"]
+    assert "$(VENV)/bin/twine check --strict dist/*" in rules["dist"][1]
