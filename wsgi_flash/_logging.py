@@ -169,6 +169,8 @@ class LimitedLog:
     :param logger: where the records go.
     :param rate_limit: ``(burst, period)`` per kind, or None.
     :param clock: a monotonic clock in seconds; tests pass their own.
+    :param count: called with the kind of every record, logged or not,
+        whatever the logger's level (the metrics' counter).
     """
 
     def __init__(
@@ -176,10 +178,12 @@ class LimitedLog:
         logger: logging.Logger,
         rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
         clock: t.Callable[[], float] = time.monotonic,
+        count: t.Callable[[str], None] | None = None,
     ) -> None:
         self.logger = logger
         self.rate_limit = check_rate_limit(rate_limit)
         self.clock = clock
+        self.count = count
         self._lock = threading.Lock()
         self._buckets: dict[str, TokenBucket] = {}
         self._logged: dict[str, int] = {}
@@ -192,6 +196,8 @@ class LimitedLog:
 
     def log(self, level: int, kind: str, msg: str, *args: object) -> None:
         """Like :meth:`warning`, at ``level``."""
+        if self.count is not None:
+            self.count(kind)
         if not self.logger.isEnabledFor(level):
             return
         with self._lock:

@@ -29,6 +29,9 @@ protection (trusted proxies, allowed hosts, rate limits, size limits).
 
     [hooks]                       # RequestHooks around the app
     propagate_exceptions = false
+
+    [metrics]                     # Prometheus counters, served at /metrics
+    allow = ["loopback"]
 """
 
 from __future__ import annotations
@@ -51,11 +54,16 @@ if t.TYPE_CHECKING:
 
 #: Sections, outermost middleware first: the order :meth:`Config.wrap` uses.
 SECTIONS: dict[str, tuple[str, str]] = {
+    "metrics": ("wsgi_flash.metrics", "MetricsEndpoint"),
     "proxy": ("wsgi_flash.proxy_fix", "ProxyFix"),
     "malformed": ("wsgi_flash.malformed", "MalformedRequestLogger"),
     "flash": ("wsgi_flash.messages", "FlashMiddleware"),
     "hooks": ("wsgi_flash.hooks", "RequestHooks"),
 }
+#: Parameters that take an object only code can make: never configured;
+#: ``metrics`` is given to each middleware that counts when the ``metrics``
+#: section is on.
+CODE_ONLY = frozenset({"metrics", "registry"})
 #: Keys allowed at the top level, and the section option each one sets.
 TOP_LEVEL = {"secret_key": "flash", "fallback_secret_keys": "flash"}
 ENV_PREFIX = "WSGI_FLASH_"
@@ -87,7 +95,9 @@ def options_of(section: str) -> dict[str, inspect.Parameter]:
     defaults, which :func:`format_reference` documents; :data:`OPTIONS`
     says how each is read, and a test keeps the two in step."""
     parameters = list(inspect.signature(middleware_class(section)).parameters.values())
-    return {p.name: p for p in parameters[1:] if p.kind is not p.VAR_KEYWORD}
+    return {
+        p.name: p for p in parameters[1:] if p.kind is not p.VAR_KEYWORD and p.name not in CODE_ONLY
+    }
 
 
 @dataclass(repr=False)
@@ -280,7 +290,15 @@ class Config:
         options = self.options(section)
         cls = middleware_class(section)
         try:
-            return t.cast("WSGIApplication", cls(app, **options))
+            if self.enabled("metrics") and "metrics" in inspect.signature(cls).parameters:
+                from .metrics import PrometheusMetrics
+
+                counting = {"metrics": PrometheusMetrics.shared()}
+            else:
+                counting = {}
+            return t.cast("WSGIApplication", cls(app, **options, **counting))
+        except ImportError as error:  # the prometheus extra is missing
+            raise ConfigError(f"{self._where('metrics')}: [metrics] {error}") from None
         except (TypeError, ValueError) as error:
             option = _failing_option(cls, options)
             where = self._where(section, option)
@@ -289,19 +307,22 @@ class Config:
             raise ConfigError(f"{where}: {label}{error}") from None
 
     def wrap(self, app: WSGIApplication) -> WSGIApplication:
-        """Wrap ``app`` in the enabled middlewares: ProxyFix outermost, then
-        the malformed-request logger, flash, and hooks next to the app."""
+        """Wrap ``app`` in the enabled middlewares: the metrics endpoint
+        outermost, then ProxyFix, the malformed-request logger, flash, and
+        hooks next to the app."""
         for section in reversed(list(SECTIONS)):
             if self.enabled(section):
                 app = self._build(section, app)
         return app
 
     def describe(self) -> str:
-        """The resulting stack, one line per middleware, secrets hidden."""
+        """The resulting stack, one line per middleware, secrets hidden (the
+        optional metrics endpoint only when it is on)."""
         lines = []
         for section in SECTIONS:
             if not self.enabled(section):
-                lines.append(f"{section}: off")
+                if section != "metrics":
+                    lines.append(f"{section}: off")
                 continue
             shown = ", ".join(
                 f"{k}={_hidden(v) if k in SECRET_OPTIONS else repr(v)}"
@@ -522,6 +543,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "hooks": {
         "request_class": Option(import_string, _class),
         "propagate_exceptions": _BOOLEAN,
+    },
+    "metrics": {
+        "path": Option(_text),
+        "allow": Option(_items, none_refused="let every client read the metrics"),
     },
 }
 #: ``enabled``, which every section takes.

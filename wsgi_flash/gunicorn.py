@@ -14,9 +14,14 @@ Or import the hooks into an existing ``gunicorn.conf.py``:
 
 .. code-block:: python
 
-    from wsgi_flash.gunicorn import on_starting, post_worker_init
+    from wsgi_flash.gunicorn import child_exit, on_starting, post_worker_init
 
-If that file already defines ``post_worker_init``, call ours from it.
+If that file already defines one of these hooks, call ours from it.
+
+With a ``[metrics]`` section and several workers, set
+``PROMETHEUS_MULTIPROC_DIR`` to an empty directory the workers can write, so
+that a scrape of any worker shows the totals of all (prometheus_client's
+multiprocess mode); :func:`child_exit` tells it when a worker is gone.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from __future__ import annotations
 import os
 import typing as t
 
-from .config import Config
+from .config import Config, ConfigError
+from .metrics import MULTIPROC_DIR
 
 
 def load_config() -> Config:
@@ -35,8 +41,43 @@ def load_config() -> Config:
 def on_starting(server: t.Any) -> None:
     """Check the configuration in the master, so a mistake stops gunicorn
     at start-up with the key and its source, before any worker boots."""
-    description = load_config().describe()
-    server.log.info("wsgi_flash stack:\n%s", description)
+    config = load_config()
+    server.log.info("wsgi_flash stack:\n%s", config.describe())
+    if config.enabled("metrics"):
+        _check_multiprocess(server)
+
+
+def _check_multiprocess(server: t.Any) -> None:
+    directory = os.environ.get(MULTIPROC_DIR)
+    if not directory:
+        if server.cfg.workers > 1:
+            server.log.warning(
+                "wsgi_flash metrics: %d workers each count on their own and a scrape shows"
+                " one of them; set %s to an empty directory to see the totals",
+                server.cfg.workers,
+                MULTIPROC_DIR,
+            )
+        return
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"environment variable {MULTIPROC_DIR}={directory!r}: not a directory the workers"
+            " can write; create it (empty) before starting gunicorn"
+        )
+    if any(name.endswith(".db") for name in os.listdir(directory)):
+        server.log.warning(
+            "wsgi_flash metrics: %s holds counts from an earlier run, which scrapes will add"
+            " in; empty it before each start (prometheus_client's multiprocess mode needs it)",
+            directory,
+        )
+
+
+def child_exit(server: t.Any, worker: t.Any) -> None:
+    """Tell prometheus_client's multiprocess mode that a worker is gone
+    (its counts stay in the totals)."""
+    if os.environ.get(MULTIPROC_DIR) and load_config().enabled("metrics"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call,unused-ignore]
 
 
 def post_worker_init(worker: t.Any) -> None:

@@ -25,6 +25,7 @@ from ._prescan import printable_ascii
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
+    from ..metrics import PrometheusMetrics
     from ._checks import Finding
 
 logger = logging.getLogger("wsgi_flash.malformed")
@@ -60,6 +61,7 @@ class Reporter:
     :param rate_limit: ``(burst, period)`` per check, or None to log all.
     :param max_value_length: characters kept of each request value.
     :param request_id_header: header logged as ``request_id``, or None.
+    :param metrics: counts each finding by check and action, or None.
     """
 
     def __init__(
@@ -69,8 +71,11 @@ class Reporter:
         max_value_length: int,
         request_id_header: str | None,
         clock: t.Callable[[], float] = time.monotonic,
+        *,
+        metrics: PrometheusMetrics | None = None,
     ) -> None:
         self.rate_limit = rate_limit
+        self.metrics = metrics
         self.max_value_length = max_value_length
         self.request_id_key = (
             None
@@ -95,6 +100,7 @@ class Reporter:
         """Count ``findings`` of one request and log those the rate limit
         lets through, one record each, with ``fields`` added to each."""
         passed: list[tuple[Finding, int]] = []
+        metrics = self.metrics
         enabled = logger.isEnabledFor(level)
         rate_limit = self.rate_limit if enabled else None
         with self.lock:
@@ -102,9 +108,12 @@ class Reporter:
             for finding in findings:
                 tally = self.tallies[finding[0]]
                 tally.found += 1
-                if finding[2] == "reject":
+                rejected = finding[2] == "reject"
+                if rejected:
                     tally.rejected += 1
                 if not enabled:
+                    if metrics is not None:
+                        metrics.finding(finding[0], "rejected" if rejected else "suppressed")
                     continue
                 suppressed: int | None = 0
                 if rate_limit is not None:
@@ -117,6 +126,9 @@ class Reporter:
                 else:
                     tally.logged += 1
                     passed.append((finding, suppressed))
+                if metrics is not None:
+                    action = "suppressed" if suppressed is None else "logged"
+                    metrics.finding(finding[0], "rejected" if rejected else action)
         if passed:
             method, path, remote_addr, source, user_agent, optional = self._describe(environ)
             if fields:

@@ -43,6 +43,7 @@ from ._uri_checks import scan_uri
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from ..metrics import PrometheusMetrics
     from ._checks import Action
 
 _Result = t.TypeVar("_Result")
@@ -96,6 +97,8 @@ class MalformedRequestLogger:
         checks keep a copy of what the app reads; rejecting ones read the
         body before the app and hand it an identical ``wsgi.input``. Larger
         and chunked bodies are skipped.
+    :param metrics: a :class:`~wsgi_flash.metrics.PrometheusMetrics` that
+        counts findings by check and action; None counts nothing.
 
     .. code-block:: python
 
@@ -109,6 +112,8 @@ class MalformedRequestLogger:
         )
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3
+        The ``metrics`` parameter.
     """
 
     def __init__(
@@ -128,6 +133,7 @@ class MalformedRequestLogger:
         max_argument_length: int = 4000,
         max_content_length: int | None = None,
         body_buffer_size: int = 64 * 1024,
+        metrics: PrometheusMetrics | None = None,
     ) -> None:
         self.app = app
         self.reject = reject
@@ -175,8 +181,9 @@ class MalformedRequestLogger:
             _MAX_CLEAN_HOSTS, _MAX_CLEAN_HOST_LENGTH
         )
         self._suspects = PreScan.for_settings(self.limits, self.actions, self._clean_hosts).suspects
+        self.metrics = metrics
         self._reporter = Reporter(
-            CHECKS_BY_ID, rate_limit, self.max_value_length, request_id_header
+            CHECKS_BY_ID, rate_limit, self.max_value_length, request_id_header, metrics=metrics
         )
         self._errors = LimitedLog(logger, rate_limit)
 

@@ -72,11 +72,13 @@ def base64_decode(data: bytes) -> bytes:
 
 class InvalidToken(Exception):
     """The token is not one we signed, or no longer valid; ``reason`` is a
-    short, log-safe explanation."""
+    short, log-safe explanation, ``code`` one of a fixed few for counting:
+    ``bad_signature``, ``expired``, ``future`` or ``malformed``."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "malformed") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class TimedSigner:
@@ -143,7 +145,7 @@ class TimedSigner:
             if hmac.compare_digest(_signature(key, value), signature):
                 break
         else:
-            raise InvalidToken("bad signature")
+            raise InvalidToken("bad signature", "bad_signature")
         body, sep, timestamp_b64 = value.rpartition(b".")
         if not sep:
             raise InvalidToken("no timestamp")
@@ -155,9 +157,9 @@ class TimedSigner:
             raise InvalidToken("timestamp not base64") from None
         age = (self.clock() if now is None else now) - timestamp
         if age > max_age:
-            raise InvalidToken(f"expired ({int(age)} s old, max_age {max_age:g} s)")
+            raise InvalidToken(f"expired ({int(age)} s old, max_age {max_age:g} s)", "expired")
         if age < -MAX_CLOCK_SKEW:
-            raise InvalidToken(f"timestamp in the future (over {MAX_CLOCK_SKEW} s ahead)")
+            raise InvalidToken(f"timestamp in the future (over {MAX_CLOCK_SKEW} s ahead)", "future")
         compressed = body.startswith(b".")
         try:
             payload = base64_decode(body[1:] if compressed else body)

@@ -31,6 +31,8 @@ if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from ..metrics import PrometheusMetrics
+
 logger = logging.getLogger("wsgi_flash.flash")
 
 #: The environ key holding the request's flash messages (``_RequestFlashes``).
@@ -114,8 +116,13 @@ class FlashMiddleware:
         kind (invalid cookies, oversized flashes) at once on
         ``wsgi_flash.flash``, refilled over ``period`` seconds; the next one
         says how many were suppressed. None logs every one.
+    :param metrics: a :class:`~wsgi_flash.metrics.PrometheusMetrics` that
+        counts refused cookies and messages written and read; None counts
+        nothing.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3
+        The ``metrics`` parameter.
     """
 
     def __init__(
@@ -135,6 +142,7 @@ class FlashMiddleware:
         on_oversize: t.Literal["drop_oldest", "raise"] = "drop_oldest",
         keep_filtered_out: bool = False,
         rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
+        metrics: PrometheusMetrics | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable; FlashMiddleware(app, secret_key=...)")
@@ -209,6 +217,7 @@ class FlashMiddleware:
         self.keep_filtered_out = bool(keep_filtered_out)
         self._log = LimitedLog(logger, rate_limit)
         self.rate_limit = self._log.rate_limit
+        self.metrics = metrics
 
         for name, key in (
             ("secret_key", secret_key),
@@ -321,6 +330,8 @@ class FlashMiddleware:
             return None
 
     def _discarded(self, environ: WSGIEnvironment, error: InvalidToken) -> None:
+        if self.metrics is not None:
+            self.metrics.flash_cookie_rejected(error.code)
         self._log.warning(
             "invalid_cookie",
             "discarded an invalid flash cookie from %s (%s); treating it as no messages",
@@ -382,6 +393,7 @@ class _RequestFlashes:
     __slots__ = (
         "accessed",
         "filters",
+        "flashed",
         "headers_sent",
         "invalid",
         "loaded",
@@ -406,6 +418,7 @@ class _RequestFlashes:
         # Category filters of the reads so far; None once a read took all.
         self.filters: tuple[t.Container[str], ...] | None = ()
         self.accessed = False
+        self.flashed = 0  # messages added, for the metrics
 
     def read_cookie(self, cookie_header: str, environ: WSGIEnvironment) -> None:
         """Verify the flash cookie in ``cookie_header`` and keep its payload."""
@@ -448,6 +461,7 @@ class _RequestFlashes:
                     f"flash() would make the flash cookie {size}, over max_cookie_size="
                     f"{middleware.max_cookie_size}; flash less, or read pending messages first"
                 )
+        self.flashed += 1
 
     def take(self, category_filter: t.Container[str]) -> list[Message]:
         """The messages of the first read of this request, which consumes
@@ -495,6 +509,9 @@ class _RequestFlashes:
         self.headers_sent = True
         if not (self.accessed or self.invalid):
             return headers  # nobody touched the messages: the cookie stays as it is
+        metrics = self.middleware.metrics
+        if metrics is not None:
+            metrics.flash_messages_counted(self.flashed, len(self.snapshot or ()))
         messages = self.to_write()
         changed = self.invalid or messages != self.loaded
         headers = list(headers)

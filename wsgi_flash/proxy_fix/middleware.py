@@ -31,6 +31,8 @@ from ._forwarded import (
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from ..metrics import PrometheusMetrics
+
 logger = logging.getLogger("wsgi_flash.proxy")
 
 #: The request headers that ``remove_untrusted_headers`` deletes.
@@ -171,6 +173,9 @@ class ProxyFix:
         from a trusted proxy, so the app cannot read them by accident.
     :param rate_limit: ``(burst, period)`` of the WARNINGs of each kind
         (untrusted peer, each header's invalid values), or None to log all.
+    :param metrics: a :class:`~wsgi_flash.metrics.PrometheusMetrics` that
+        counts ignored headers by the kind of their WARNING; None counts
+        nothing.
 
     .. code-block:: python
 
@@ -180,6 +185,8 @@ class ProxyFix:
         app = ProxyFix(app, forwarded=1, trusted_proxies=["loopback"])
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3
+        The ``metrics`` parameter.
     """
 
     def __init__(
@@ -195,6 +202,7 @@ class ProxyFix:
         trusted_proxies: t.Iterable[str | IPAddress | IPNetwork] | None = None,
         remove_untrusted_headers: bool = False,
         rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
+        metrics: PrometheusMetrics | None = None,
     ) -> None:
         self.app = app
         self.forwarded = _count("forwarded", forwarded)
@@ -243,8 +251,11 @@ class ProxyFix:
         self._str_keys = watched if self.trusted_proxies is None else ("REMOTE_ADDR", *watched)
         # Until the first request has shown which server this is.
         self._server_unchecked = bool(_WAITRESS_CLEARS.intersection(read))
-        self._log = LimitedLog(logger, rate_limit)
+        self._log = LimitedLog(
+            logger, rate_limit, count=None if metrics is None else metrics.proxy_header_ignored
+        )
         self.rate_limit = self._log.rate_limit
+        self.metrics = metrics
         # What this instance made of header values it has seen (see
         # _read_for and _read_forwarded): values, not verdicts on them, are
         # what a client repeats, and these answers hang on the settings too.

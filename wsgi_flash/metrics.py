@@ -1,0 +1,239 @@
+"""Prometheus metrics
+==================
+
+Counters of what the middlewares found and did, for the people who run the
+app: how many requests each malformed-request check caught, how many flash
+cookies were refused and why, how many messages were written and read, and
+how many proxy headers were ignored and why. They are exported with
+``prometheus_client`` (``pip install 'wsgi_flash[prometheus]'``); nothing
+here is imported, and nothing is counted, unless metrics are configured.
+
+In code, give the middlewares one :class:`PrometheusMetrics` and put a
+:class:`MetricsEndpoint` outermost:
+
+.. code-block:: python
+
+    metrics = PrometheusMetrics.shared()
+    app = FlashMiddleware(app, secret_key=key, metrics=metrics)
+    app = MetricsEndpoint(ProxyFix(app, x_for=1, metrics=metrics))
+
+From the configuration, a ``[metrics]`` section does both (see
+:doc:`/metrics`). Every label value is one of a fixed set named in the code
+(check ids, reasons, actions), never client data, so no request can add a
+time series.
+
+Under gunicorn each worker counts on its own; with ``PROMETHEUS_MULTIPROC_DIR``
+set, prometheus_client's multiprocess mode writes the counts to files in that
+directory and a scrape of any worker sums them all;
+:func:`wsgi_flash.gunicorn.child_exit` tells it when a worker is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import typing as t
+
+from ._net import NetworkSet, parse_networks
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from prometheus_client.registry import CollectorRegistry
+
+__all__ = ["MetricsEndpoint", "PrometheusMetrics"]
+
+_INSTALL_HINT = "pip install 'wsgi_flash[prometheus]'"
+#: The environment variable that switches prometheus_client to multiprocess mode.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+#: What :meth:`PrometheusMetrics.finding` counts a malformed-request finding as.
+ACTIONS = ("logged", "suppressed", "rejected")
+
+
+def _client() -> t.Any:
+    try:
+        import prometheus_client
+    except ImportError:
+        raise ImportError(
+            f"wsgi_flash's metrics need prometheus_client; install it: {_INSTALL_HINT}"
+        ) from None
+    return prometheus_client
+
+
+class PrometheusMetrics:
+    """The counters, registered in ``registry`` (prometheus_client's default
+    one when None). A registry holds each metric once, so one process has
+    one instance per registry: :meth:`shared` returns it.
+
+    ================================================  =================================
+    metric                                            labels
+    ================================================  =================================
+    ``wsgi_flash_malformed_findings_total``           ``check`` (a check id), ``action``:
+                                                      ``logged``, ``suppressed`` (by the
+                                                      rate limit, or the logger's level)
+                                                      or ``rejected`` (answered 400)
+    ``wsgi_flash_flash_cookies_rejected_total``       ``reason``: ``bad_signature``,
+                                                      ``expired``, ``malformed``, ...
+    ``wsgi_flash_flash_messages_total``               ``event``: ``written`` (flashed and
+                                                      sent in the cookie) or ``read``
+                                                      (handed to the first read)
+    ``wsgi_flash_proxy_headers_ignored_total``        ``reason``: ``untrusted_peer``,
+                                                      ``bad_x_forwarded_for``, ...
+    ================================================  =================================
+
+    :param registry: a ``prometheus_client`` ``CollectorRegistry``.
+    :raises ImportError: prometheus_client is not installed.
+
+    .. versionadded:: 0.3
+    """
+
+    _shared: t.ClassVar[dict[int, PrometheusMetrics]] = {}
+    _shared_lock: t.ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        client = _client()
+        self.registry = client.REGISTRY if registry is None else registry
+
+        def counter(name: str, documentation: str, label: str, *labels: str) -> t.Any:
+            try:
+                return client.Counter(name, documentation, (label, *labels), registry=self.registry)
+            except ValueError as error:  # Duplicated timeseries in CollectorRegistry
+                raise ValueError(
+                    f"{error}; a registry holds wsgi_flash's metrics once: use"
+                    " PrometheusMetrics.shared(registry) to get the instance that holds them"
+                ) from None
+
+        self.findings = counter(
+            "wsgi_flash_malformed_findings",
+            "Malformed-request findings, by check and by what was done with them",
+            "check",
+            "action",
+        )
+        self.flash_cookies_rejected = counter(
+            "wsgi_flash_flash_cookies_rejected",
+            "Flash cookies treated as no messages, by reason",
+            "reason",
+        )
+        self.flash_messages = counter(
+            "wsgi_flash_flash_messages", "Flash messages written and read", "event"
+        )
+        self.proxy_headers_ignored = counter(
+            "wsgi_flash_proxy_headers_ignored",
+            "Proxy headers ProxyFix ignored (or removed), by reason",
+            "reason",
+        )
+        # Bound once: a flash request counts without a label lookup.
+        self._written = self.flash_messages.labels("written")
+        self._read = self.flash_messages.labels("read")
+
+    @classmethod
+    def shared(cls, registry: CollectorRegistry | None = None) -> PrometheusMetrics:
+        """The one instance for ``registry`` in this process, made on first use."""
+        key = id(_client().REGISTRY if registry is None else registry)
+        with cls._shared_lock:
+            metrics = cls._shared.get(key)
+            if metrics is None:
+                metrics = cls._shared[key] = cls(registry)
+            return metrics
+
+    def finding(self, check: str, action: str) -> None:
+        """Count a malformed-request finding of ``check`` (an :data:`ACTIONS` value)."""
+        self.findings.labels(check, action).inc()
+
+    def flash_cookie_rejected(self, reason: str) -> None:
+        """Count a flash cookie treated as no messages."""
+        self.flash_cookies_rejected.labels(reason).inc()
+
+    def flash_messages_counted(self, written: int, read: int) -> None:
+        """Count the messages one request wrote and read."""
+        if written:
+            self._written.inc(written)
+        if read:
+            self._read.inc(read)
+
+    def proxy_header_ignored(self, reason: str) -> None:
+        """Count proxy headers ignored for ``reason`` (a WARNING kind)."""
+        self.proxy_headers_ignored.labels(reason).inc()
+
+
+class MetricsEndpoint:
+    """Serve the metrics at ``path`` to the clients in ``allow``; every
+    other request goes to ``app`` unchanged.
+
+    Put it outermost, outside :class:`~wsgi_flash.ProxyFix`: it judges the
+    client by the address of the socket's peer (``REMOTE_ADDR`` as the
+    server set it), which no header can change. To anyone else the path is
+    the app's, as if the endpoint were not there. Behind a proxy on the same
+    machine every request comes from loopback, so keep the proxy from
+    forwarding ``path`` (nginx: ``location = /metrics { return 404; }``),
+    or name only the Prometheus server's address in ``allow``.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn with several workers),
+    each scrape sums the counts of every process, as prometheus_client's
+    multiprocess mode documents.
+
+    :param app: the WSGI app.
+    :param path: the ``PATH_INFO`` that answers with the metrics.
+    :param allow: addresses, networks or ``"loopback"``/``"private"`` whose
+        requests may read them; None lets every client.
+    :param registry: the registry to export when not in multiprocess mode;
+        prometheus_client's default one when None.
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        path: str = "/metrics",
+        allow: t.Sequence[str] | None = ("loopback",),
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        if not callable(app):
+            raise TypeError("app must be a WSGI callable; MetricsEndpoint(app, path=...)")
+        if not isinstance(path, str) or not path.startswith("/") or not path.isprintable():
+            raise ValueError(f"path must be a printable path starting with '/', not {path!r}")
+        client = _client()
+        self.app = app
+        self.path = path
+        self.allow = None if allow is None else NetworkSet(parse_networks(allow, "allow"))
+        self.registry = client.REGISTRY if registry is None else registry
+        self._client = client
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        if environ.get("PATH_INFO") != self.path or (
+            self.allow is not None and environ.get("REMOTE_ADDR") not in self.allow
+        ):
+            return self.app(environ, start_response)
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            start_response(
+                "405 Method Not Allowed",
+                [("Allow", "GET, HEAD"), ("Content-Type", "text/plain"), ("Content-Length", "0")],
+            )
+            return []
+        accept = environ.get("HTTP_ACCEPT")
+        encode, content_type = self._client.exposition.choose_encoder(
+            accept if isinstance(accept, str) else ""
+        )
+        body = encode(self._scraped_registry())
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [] if method == "HEAD" else [body]
+
+    def _scraped_registry(self) -> t.Any:
+        if os.environ.get(MULTIPROC_DIR):
+            from prometheus_client import multiprocess
+
+            registry = self._client.CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call,unused-ignore]
+            return registry
+        return self.registry
