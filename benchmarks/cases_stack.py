@@ -22,14 +22,16 @@ from wsgi_flash import RequestHooks, stack
 GROUP = "stack"
 
 
-def full_stack(app: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+def full_stack(app: t.Callable[..., t.Any], *, metrics: bool = False) -> t.Callable[..., t.Any]:
     """ProxyFix trusting loopback, the malformed-request logger rejecting
-    bad escapes, flash, and RequestHooks with no hooks registered."""
+    bad escapes, flash, and RequestHooks with no hooks registered; with
+    ``metrics``, the Prometheus counters and endpoint too."""
     return stack(
         RequestHooks(app),
         secret_key=SECRET,
         proxy={"x_for": 1, "trusted_proxies": ["loopback"]},
         malformed={"reject": ["uri.percent_encoding"]},
+        **({"metrics": {"path": "/metrics"}} if metrics else {}),
     )
 
 
@@ -66,4 +68,22 @@ def run(bench: Bench) -> None:
         read_us,
         added=read_us - bare_us,
         compare="vs bare app",
+    )
+
+    # Metrics on: what counting costs, against the same stack without them.
+    counted_nothing_us = bench.time(full_stack(bare_ok, metrics=True), plain)
+    bench.row(
+        GROUP,
+        "full stack + metrics, nothing to do",
+        counted_nothing_us,
+        added=counted_nothing_us - nothing_us,
+        compare="vs full stack",
+    )
+    counted_set_us = bench.time(full_stack(flash_redirect, metrics=True), plain)
+    bench.row(
+        GROUP,
+        "full stack + metrics, flash + redirect",
+        counted_set_us,
+        added=counted_set_us - set_us,
+        compare="vs full stack",
     )
