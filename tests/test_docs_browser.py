@@ -50,6 +50,8 @@ def test_quick_start_renders_with_code_and_working_navigation(
 ) -> None:
     browser.get((html / "quickstart.html").as_uri())
     assert browser.title.startswith("Quick start")
+    # No second table of contents, which the theme marks as an error.
+    assert not browser.find_elements(By.CSS_SELECTOR, "article .contents, article .topic")
     heading = browser.find_element(By.CSS_SELECTOR, "article h1")
     assert heading.text.rstrip("¶#").strip() == "Quick start"
 
@@ -73,3 +75,6 @@ def test_quick_start_renders_with_code_and_working_navigation(
     browser.get(sidebar.get_attribute("href") or "")
     assert browser.title.startswith("Flash messages")
     assert browser.find_elements(By.CSS_SELECTOR, "table")  # the options table
+    browser.get((html / "security.html").as_uri())  # SECURITY.rst has a contents table
+    assert browser.title.startswith("Security")
+    assert not browser.find_elements(By.CSS_SELECTOR, "article .contents, article .topic")

@@ -107,8 +107,18 @@ def _resolve_own_names(app: t.Any, env: t.Any, node: t.Any, contnode: t.Any) -> 
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode)
 
 
+def _drop_local_contents(app: t.Any, doctree: nodes.document) -> None:
+    """Remove ``.. contents::`` tables (SECURITY.rst has one, for GitHub):
+    the theme shows each page's contents beside it and flags a second one
+    as an error on the page."""
+    for topic in list(doctree.findall(nodes.topic)):
+        if "contents" in topic["classes"]:
+            topic.parent.remove(topic)
+
+
 def setup(app: t.Any) -> dict[str, t.Any]:
     app.add_directive("wsgi-flash-checks", ChecksDirective)
     app.add_directive("wsgi-flash-options", OptionsDirective)
     app.connect("missing-reference", _resolve_own_names)
+    app.connect("doctree-read", _drop_local_contents)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
