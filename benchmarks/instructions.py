@@ -79,6 +79,10 @@ def _case(name: str) -> tuple[WSGIApp, dict[str, t.Any]]:
         return bare_app, plain
     if name == "hooks_3_3":
         return hooks_3_3(), plain
+    if name == "hooks_webob":  # the anchor of hooks_3_3: WebOb's idiom, same hooks
+        from cases_hooks import webob_idiom
+
+        return webob_idiom(), plain
     if name == "stack":
         return full_stack(bare_ok), plain
     if name == "flash_unread":
@@ -125,6 +129,7 @@ CASES = (
     "hooks_none",
     "hooks_bare",
     "hooks_3_3",
+    "hooks_webob",
     "stack",
     "flash_unread",
     "flask",

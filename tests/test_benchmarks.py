@@ -57,6 +57,7 @@ def test_every_group_is_found() -> None:
             "hooks_none",
             "hooks_bare",
             "hooks_3_3",
+            "hooks_webob",
             "stack",
             "flask",
             "flask_stack",
