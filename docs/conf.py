@@ -49,7 +49,7 @@ autodoc_default_options = {"members": True, "show-inheritance": False}
 # cannot resolve and are listed here instead.
 _EXTERNAL_PACKAGES = (
     "t|typing|os|datetime|inspect|ipaddress|logging|collections|_typeshed|werkzeug"
-    "|flask|django|pyramid|webob|markupsafe|itsdangerous|gunicorn|paste"
+    "|flask|django|pyramid|webob|markupsafe|itsdangerous|gunicorn|paste|prometheus_client"
 )
 nitpick_ignore_regex = [
     # The standard library, the dependencies and the frameworks adapted to.
@@ -59,7 +59,8 @@ nitpick_ignore_regex = [
         r"py:.*",
         r"WSGIApplication|WSGIEnvironment|StartResponse|Request|Response|Flask"
         r"|SessionMixin|SessionInterface|null_session_class|HttpRequest|HttpResponseBase"
-        r"|Registry|Configurator|ImproperlyConfigured|ConfigurationError|timedelta",
+        r"|Registry|Configurator|ImproperlyConfigured|ConfigurationError|timedelta"
+        r"|CollectorRegistry",
     ),
     # Literal[...] values in signatures.
     (r"py:class", r"'[^']*'"),
