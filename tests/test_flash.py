@@ -416,6 +416,7 @@ BAD_COOKIES = [
     pytest.param(lambda: "not base64 at all!", "", id="not-base64"),
     pytest.param(lambda: "", "", id="empty"),
     pytest.param(lambda: _signed(b"{not json"), "not JSON", id="not-json"),
+    pytest.param(lambda: _signed(b""), "not JSON", id="empty-payload"),
     pytest.param(lambda: _signed(b'{"a": 1}'), "wrong shape", id="object-not-list"),
     pytest.param(lambda: _signed(b"[[1, 2]]"), "wrong shape", id="non-str-category"),
     pytest.param(lambda: _signed(b'[["a"]]'), "wrong shape", id="short-entry"),

@@ -136,7 +136,8 @@ class PrometheusMetrics:
             return metrics
 
     def finding(self, check: str, action: str) -> None:
-        """Count a malformed-request finding of ``check`` (an :data:`ACTIONS` value)."""
+        """Count a malformed-request finding of ``check``; ``action`` is
+        ``logged``, ``suppressed`` or ``rejected``."""
         self.findings.labels(check, action).inc()
 
     def flash_cookie_rejected(self, reason: str) -> None:

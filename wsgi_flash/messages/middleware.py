@@ -317,18 +317,6 @@ class FlashMiddleware:
             return None
         return f"{self.cookie_name}={token}{self._attributes[secure]}"
 
-    def _verify(self, cookie_header: str, environ: WSGIEnvironment) -> bytes | None:
-        """The verified payload of the request's flash cookie: ``b""`` when
-        there is none, None (and a WARNING) when it is invalid."""
-        value = cookie_value(cookie_header, self.cookie_name)
-        if value is None:
-            return b""
-        try:
-            return self._signer.unsign(value, self.max_age)[0]
-        except InvalidToken as error:
-            self._discarded(environ, error)
-            return None
-
     def _discarded(self, environ: WSGIEnvironment, error: InvalidToken) -> None:
         if self.metrics is not None:
             self.metrics.flash_cookie_rejected(error.code)
@@ -410,7 +398,7 @@ class _RequestFlashes:
         self.middleware = middleware
         self.headers_sent = headers_sent
         self.shared = shared
-        self.payload = b""
+        self.payload: bytes | None = None
         self.loaded: list[Message] = []
         self.invalid = False
         self.pending: list[Message] = []
@@ -422,16 +410,20 @@ class _RequestFlashes:
 
     def read_cookie(self, cookie_header: str, environ: WSGIEnvironment) -> None:
         """Verify the flash cookie in ``cookie_header`` and keep its payload."""
-        payload = self.middleware._verify(cookie_header, environ)
-        if payload is None:
+        middleware = self.middleware
+        value = cookie_value(cookie_header, middleware.cookie_name)
+        if value is None:
+            return
+        try:
+            self.payload = middleware._signer.unsign(value, middleware.max_age)[0]
+        except InvalidToken as error:
+            middleware._discarded(environ, error)
             self.invalid = True
-        else:
-            self.payload = payload
 
-    def open(self, environ: WSGIEnvironment) -> None:
+    def open(self, payload: bytes, environ: WSGIEnvironment) -> None:
         """Parse the verified payload into ``loaded`` (only a holder of the
         key can sign one that does not parse: no messages, and a WARNING)."""
-        payload, self.payload = self.payload, b""
+        self.payload = None
         try:
             self.loaded = parse(payload)
         except InvalidToken as error:
@@ -540,8 +532,8 @@ def _state(environ_or_request: t.Any, function_name: str) -> _RequestFlashes:
     if state.shared:  # first use: the request gets a state of its own
         state = _RequestFlashes(state.middleware, state.headers_sent)
         environ[ENVIRON_KEY] = state
-    elif state.payload:
-        state.open(environ)
+    elif state.payload is not None:
+        state.open(state.payload, environ)
     return state
 
 
