@@ -571,7 +571,7 @@ def _plain(text: str) -> str:
 def format_reference() -> str:
     """Every option of every section as a reStructuredText table: key, its
     environment variable, default and meaning (from the middleware's
-    docstring). README.rst embeds this output; a test keeps them equal."""
+    docstring). The docs generate their options tables from it (docs/_ext)."""
     rows = [("key", "environment variable", "default", "meaning")]
     for section in SECTIONS:
         cls = middleware_class(section)
