@@ -216,9 +216,7 @@ class MetricsEndpoint:
             )
             return []
         accept = environ.get("HTTP_ACCEPT")
-        encode, content_type = self._client.exposition.choose_encoder(
-            accept if isinstance(accept, str) else ""
-        )
+        encode, content_type = self._encoder(accept if isinstance(accept, str) else "")
         body = encode(self._scraped_registry())
         start_response(
             "200 OK",
@@ -229,6 +227,16 @@ class MetricsEndpoint:
             ],
         )
         return [] if method == "HEAD" else [body]
+
+    def _encoder(self, accept: str) -> tuple[t.Callable[[t.Any], bytes], str]:
+        """The format ``accept`` asks for; the default text format when
+        prometheus_client cannot read it (0.2x raises TypeError on a
+        ``version`` part that is not a number, such as ``version=x``)."""
+        choose = self._client.exposition.choose_encoder
+        try:
+            return choose(accept)  # type: ignore[no-any-return]
+        except (TypeError, ValueError):
+            return choose("")  # type: ignore[no-any-return]
 
     def _scraped_registry(self) -> t.Any:
         if os.environ.get(MULTIPROC_DIR):

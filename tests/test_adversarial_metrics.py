@@ -1,0 +1,229 @@
+"""The metrics endpoint, its counters and gunicorn hooks, attacked.
+
+Findings are regression tests here; what held is listed in each test's
+docstring or parameters. Everything runs the real prometheus_client, real
+gunicorn processes on 127.0.0.1 and the werkzeug test client."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import typing as t
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import Client
+
+from tests.servers import ROOT, gunicorn, server_env
+from wsgi_flash.metrics import MetricsEndpoint, PrometheusMetrics
+
+SECRET = "adversarial-metrics-secret-0123456789"
+
+
+def app_404(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"the app"]
+
+
+@pytest.fixture
+def endpoint() -> MetricsEndpoint:
+    registry = CollectorRegistry()
+    PrometheusMetrics(registry).finding("uri.nul_byte", "logged")
+    return MetricsEndpoint(app_404, registry=registry)
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        # prometheus_client 0.2x compares each part of the version with
+        # numbers: a part that is not one raised TypeError, a 500.
+        pytest.param("text/plain; version=x", id="text-version-word"),
+        pytest.param("text/plain;version=1.x", id="text-version-1.x"),
+        pytest.param("application/openmetrics-text; version=x", id="openmetrics-version-word"),
+        pytest.param("application/openmetrics-text;version=0.a", id="openmetrics-version-0.a"),
+        pytest.param("text/plain; version=" + "9" * 5000, id="version-5000-digits"),
+        pytest.param("text/plain; version=1.0.0", id="plain-1.0.0"),
+        pytest.param("application/openmetrics-text; version=1.0.0", id="openmetrics-1.0.0"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_an_odd_accept_header_gets_the_metrics_not_a_500(
+    endpoint: MetricsEndpoint, accept: str
+) -> None:
+    response = Client(endpoint).get(
+        "/metrics", headers={"Accept": accept}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+    assert response.status_code == 200
+    assert b"wsgi_flash_malformed_findings" in response.data
+
+
+@pytest.mark.parametrize(
+    ("path", "remote_addr", "method", "served"),
+    [
+        pytest.param("/metrics", "127.0.0.1", "GET", True, id="loopback"),
+        pytest.param("/metrics", "::ffff:127.0.0.1", "GET", True, id="v4-mapped-loopback"),
+        pytest.param("/metrics", "::1", "HEAD", True, id="v6-loopback-head"),
+        pytest.param("/metrics", "::1%lo", "GET", False, id="zone-id"),
+        pytest.param("/metrics", "::127.0.0.1", "GET", False, id="v4-compatible"),
+        pytest.param("/metrics", "64:ff9b::7f00:1", "GET", False, id="nat64"),
+        pytest.param("/metrics", "127.0.0.1:80", "GET", False, id="with-port"),
+        pytest.param("/metrics", " 127.0.0.1", "GET", False, id="space"),
+        pytest.param("/metrics", "0177.0.0.1", "GET", False, id="octal"),
+        pytest.param("/metrics", "2130706433", "GET", False, id="integer"),
+        pytest.param("/metrics", "192.0.2.1", "GET", False, id="outside"),
+        pytest.param("/metrics", None, "GET", False, id="no-remote-addr"),
+        pytest.param("/metrics", b"127.0.0.1", "GET", False, id="bytes-remote-addr"),
+        pytest.param("/metrics", ["127.0.0.1"], "GET", False, id="list-remote-addr"),
+        pytest.param("/metrics/", "127.0.0.1", "GET", False, id="trailing-slash"),
+        pytest.param("//metrics", "127.0.0.1", "GET", False, id="double-slash"),
+        pytest.param("/Metrics", "127.0.0.1", "GET", False, id="case"),
+        pytest.param("/metrics\x00", "127.0.0.1", "GET", False, id="nul"),
+        pytest.param(b"/metrics", "127.0.0.1", "GET", False, id="bytes-path"),
+    ],
+)
+def test_only_the_exact_path_from_an_allowed_peer_reaches_the_metrics(
+    endpoint: MetricsEndpoint,
+    path: t.Any,
+    remote_addr: t.Any,
+    method: str,
+    served: bool,
+) -> None:
+    """Held: every spelling here either got the metrics as intended or went
+    to the app untouched; none raised."""
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
+    if remote_addr is not None:
+        environ["REMOTE_ADDR"] = remote_addr
+    statuses: list[str] = []
+    body = b"".join(
+        endpoint(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    )
+    if served:
+        assert statuses == ["200 OK"]
+        assert (b"wsgi_flash_malformed_findings" in body) is (method == "GET")
+    else:
+        assert statuses == ["404 Not Found"]
+        assert body == b"the app"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("earlier_run", [False, True], ids=["empty", "earlier-run"])
+def test_an_empty_multiprocess_directory_is_not_taken_for_an_earlier_run(
+    tmp_path: pathlib.Path, earlier_run: bool
+) -> None:
+    """Loading the configuration in the master makes the flash middleware's
+    counters, which in multiprocess mode are a file of the master's own in
+    the directory: on_starting then warned of counts from an earlier run on
+    every start, even into an empty directory."""
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    if earlier_run:
+        from prometheus_client.mmap_dict import MmapedDict
+
+        MmapedDict(str(multiproc / "counter_1.db")).close()
+    env = {
+        "WSGI_FLASH_SECRET_KEY": SECRET,
+        "WSGI_FLASH_METRICS_ENABLED": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+    }
+    with gunicorn("flash_app:app", tmp_path / "log", workers=2, env=env) as server:
+        assert server.request("GET", "/metrics")[0] == 200
+        assert ("holds counts from an earlier run" in server.log()) is earlier_run, server.log()
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        pytest.param({"WSGI_FLASH_SECRET_KEY": SECRET}, id="with-flash"),
+        pytest.param({}, id="endpoint-only"),
+    ],
+)
+def test_a_missing_multiprocess_directory_is_a_clear_error_at_start(
+    tmp_path: pathlib.Path, variables: dict[str, str]
+) -> None:
+    """With a middleware that counts, loading the configuration already
+    failed on prometheus_client opening its file in the missing directory:
+    a FileNotFoundError traceback instead of the message naming the variable."""
+    missing = tmp_path / "missing"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            "127.0.0.1:0",
+            "-c",
+            "python:wsgi_flash.gunicorn",
+            "flash_app:app",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=server_env(
+            {
+                "WSGI_FLASH_METRICS_ENABLED": "true",
+                "PROMETHEUS_MULTIPROC_DIR": str(missing),
+                **variables,
+            }
+        ),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"PROMETHEUS_MULTIPROC_DIR={str(missing)!r}: not a directory" in result.stderr
+    assert "FileNotFoundError" not in result.stderr
+    assert not missing.exists()
+
+
+def test_a_scrape_in_multiprocess_mode_parses(tmp_path: pathlib.Path) -> None:
+    """Held: the endpoint in multiprocess mode (as under gunicorn) sums the
+    files and answers with text Prometheus parses."""
+    code = """
+import sys
+from werkzeug.test import Client
+from wsgi_flash.metrics import MetricsEndpoint, PrometheusMetrics
+PrometheusMetrics.shared().finding("uri.nul_byte", "rejected")
+def app(environ, start_response):
+    start_response("404 Not Found", [])
+    return [b""]
+response = Client(MetricsEndpoint(app)).get(
+    "/metrics",
+    headers={"Accept": "text/plain; version=x"},
+    environ_base={"REMOTE_ADDR": "127.0.0.1"},
+)
+print(response.status_code)
+sys.stdout.write(response.get_data(as_text=True))
+"""
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=server_env({"PROMETHEUS_MULTIPROC_DIR": str(multiproc)}),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    status, _, text = result.stdout.partition("\n")
+    assert status == "200"
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    key = (
+        "wsgi_flash_malformed_findings_total",
+        (("action", "rejected"), ("check", "uri.nul_byte")),
+    )
+    assert samples[key] == 1
