@@ -66,7 +66,8 @@ class Server:
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
             sock.sendall(data)
             chunks = []
-            with contextlib.suppress(TimeoutError, ConnectionResetError):
+            # socket.timeout: TimeoutError only from Python 3.10 on.
+            with contextlib.suppress(socket.timeout, ConnectionResetError):
                 while chunk := sock.recv(65536):
                     chunks.append(chunk)
         return b"".join(chunks)
@@ -233,8 +234,8 @@ def gunicorn(
             str(workers),
             "--worker-class",
             worker_class,
-            "--threads",
-            "2",
+            # gunicorn turns a sync worker with --threads > 1 into gthread.
+            *(["--threads", "2"] if worker_class == "gthread" else []),
             "--graceful-timeout",
             "3",
             "--timeout",
@@ -244,7 +245,9 @@ def gunicorn(
             app,
         ]
 
-    return _all_workers_booted(serve_on_free_port(command, log_path, env=env), workers)
+    return _all_workers_booted(
+        serve_on_free_port(command, log_path, env=env), workers, worker_class=worker_class
+    )
 
 
 def waitress(
@@ -315,16 +318,23 @@ def werkzeug(
 
 @contextlib.contextmanager
 def _all_workers_booted(
-    running: contextlib.AbstractContextManager[Server], workers: int, seconds: float = 20.0
+    running: contextlib.AbstractContextManager[Server],
+    workers: int,
+    seconds: float = 20.0,
+    *,
+    worker_class: str | None = None,
 ) -> t.Iterator[Server]:
     """The port accepts as soon as the master binds; wait for every worker
-    too, so tests that need several workers get them."""
+    too, so tests that need several workers get them, and check that they
+    are of ``worker_class`` when one is named."""
     with running as server:
         deadline = time.monotonic() + seconds
         while server.log().count("Booting worker with pid") < workers:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{workers} workers not booted in {seconds} s:\n{server.log()}")
             time.sleep(0.05)
+        if worker_class is not None and worker_class in ("sync", "gthread"):
+            assert f"Using worker: {worker_class}" in server.log(), server.log()
         # A booted worker still imports and wraps the app before it accepts;
         # tests that need requests spread over workers poll for that.
         yield server

@@ -400,9 +400,9 @@ APP = "tests.test_docs_server_table:echo_app"
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[servers.Server]:
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    # servers.gunicorn() passes --threads 2, with which gunicorn runs gthread
-    # even when asked for sync; the later --threads 1 wins.
-    with servers.gunicorn(APP, log, workers=1, config=None, extra=["--threads", "1"]) as server:
+    # The sync worker, as the table says (gunicorn runs gthread instead
+    # whenever --threads is over 1).
+    with servers.gunicorn(APP, log, workers=1, config=None) as server:
         assert "Using worker: sync" in server.log(), server.log()
         yield server
 
