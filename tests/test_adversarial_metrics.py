@@ -227,3 +227,65 @@ sys.stdout.write(response.get_data(as_text=True))
         (("action", "rejected"), ("check", "uri.nul_byte")),
     )
     assert samples[key] == 1
+
+
+def _flask_app(**options: t.Any) -> t.Any:
+    from flask import Flask
+
+    from wsgi_flash.flask import init_app
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = SECRET
+
+    @app.route("/")
+    def index() -> str:
+        return "index"
+
+    init_app(app, **options)
+    return app
+
+
+def _sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_flask_init_app_with_a_metrics_section_serves_and_counts() -> None:
+    """init_app() raised KeyError: 'metrics' for a [metrics] section (from
+    its options, app.config or a file); its middlewares, each built from a
+    config of its own section, would not have counted either."""
+    app = _flask_app(metrics={})
+    client = app.test_client()
+    before = _sample("wsgi_flash_flash_cookies_rejected_total", reason="bad_signature")
+    client.set_cookie("flash", "e30.AAAA.BBBB")
+    assert client.get("/").status_code == 200
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 200
+    assert b"wsgi_flash_flash_cookies_rejected_total" in response.data
+    after = _sample("wsgi_flash_flash_cookies_rejected_total", reason="bad_signature")
+    assert after == before + 1
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 404
+
+
+@pytest.mark.parametrize("outer", ["wsgi_flash", "werkzeug"])
+def test_flask_metrics_endpoint_steps_aside_once_a_proxy_fix_ran_outside(outer: str) -> None:
+    """Behind a stack from the gunicorn hook (or Werkzeug's ProxyFix) the
+    REMOTE_ADDR that init_app's endpoint sees may come from X-Forwarded-For;
+    with every peer trusted (ProxyFix's default) anyone could name 127.0.0.1."""
+    from wsgi_flash import ProxyFix
+
+    app = _flask_app(metrics={})
+    if outer == "wsgi_flash":
+        wrapped: t.Any = ProxyFix(app, x_for=1)
+    else:
+        from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
+
+        wrapped = WerkzeugProxyFix(app, x_for=1)
+    response = Client(wrapped).get(
+        "/metrics",
+        headers={"X-Forwarded-For": "127.0.0.1"},
+        environ_base={"REMOTE_ADDR": "192.0.2.1"},
+    )
+    assert response.status_code == 404
+    assert b"wsgi_flash_" not in response.data

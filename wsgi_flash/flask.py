@@ -54,6 +54,9 @@ FLASHES_KEY = "_flashes"
 # What each middleware leaves in the environ: present, that middleware
 # already ran outside (a gunicorn config, a wrapped wsgi.py).
 _MARKERS = {
+    # The endpoint judges the client by REMOTE_ADDR: once a ProxyFix (ours or
+    # Werkzeug's) ran outside, that may come from X-Forwarded-For.
+    "metrics": "werkzeug.proxy_fix.orig",
     "proxy": "wsgi_flash.proxy_fix.orig",
     "malformed": REPORTER_KEY,
     "flash": ENVIRON_KEY,
@@ -216,8 +219,8 @@ def _stack(app: WSGIApplication, config: Config) -> WSGIApplication:
     that the same middleware already handled outside."""
     for section in reversed(list(SECTIONS)):
         if config.enabled(section):
-            single = Config({section: config.sections[section]}, config.origins)
-            app = _StepAside(app, single.wrap(app), _MARKERS[section])
+            # Built by the whole config, so that each counts when metrics are on.
+            app = _StepAside(app, config._build(section, app), _MARKERS[section])
     return app
 
 
