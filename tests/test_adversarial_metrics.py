@@ -289,3 +289,25 @@ def test_flask_metrics_endpoint_steps_aside_once_a_proxy_fix_ran_outside(outer: 
     )
     assert response.status_code == 404
     assert b"wsgi_flash_" not in response.data
+
+
+@pytest.mark.parametrize(
+    ("allow", "expected"),
+    [
+        pytest.param([], "no client could read the metrics", id="empty"),
+        pytest.param(["*"], "is not an address or network", id="star"),
+        pytest.param([" * "], "is not an address or network", id="star-spaced"),
+    ],
+)
+def test_an_allow_list_naming_no_network_says_what_allow_means(
+    allow: list[str], expected: str
+) -> None:
+    """The messages were ProxyFix's: 'leave it None to trust hop counts
+    alone', where None lets every client read the metrics."""
+    with pytest.raises(ValueError, match=expected) as raised:
+        MetricsEndpoint(app_404, allow=allow)
+    assert "hop counts" not in str(raised.value)
+    from wsgi_flash.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=expected):
+        Config.load(metrics={"allow": allow})

@@ -156,6 +156,25 @@ class PrometheusMetrics:
         self.proxy_headers_ignored.labels(reason).inc()
 
 
+def _networks(allow: t.Sequence[str]) -> NetworkSet:
+    """``allow`` read as for ProxyFix's trusted proxies, with messages of
+    its own where that option's would say to trust hop counts or pass None
+    (which here lets every client read the metrics)."""
+    if not isinstance(allow, (str, bytes)):
+        allow = list(allow)
+        if not allow:
+            raise ValueError(
+                "allow is empty, so no client could read the metrics; name the Prometheus"
+                " server's address or network, or 'loopback'"
+            )
+        if any(isinstance(spec, str) and spec.strip() == "*" for spec in allow):
+            raise ValueError(
+                "allow=['*'] is not an address or network; name the Prometheus server's"
+                " address, or pass allow=None to let every client read the metrics"
+            )
+    return NetworkSet(parse_networks(allow, "allow"))
+
+
 class MetricsEndpoint:
     """Serve the metrics at ``path`` to the clients in ``allow``; every
     other request goes to ``app`` unchanged.
@@ -197,7 +216,7 @@ class MetricsEndpoint:
         client = _client()
         self.app = app
         self.path = path
-        self.allow = None if allow is None else NetworkSet(parse_networks(allow, "allow"))
+        self.allow = None if allow is None else _networks(allow)
         self.registry = client.REGISTRY if registry is None else registry
         self._client = client
 
