@@ -311,3 +311,53 @@ def test_an_allow_list_naming_no_network_says_what_allow_means(
 
     with pytest.raises(ConfigError, match=expected):
         Config.load(metrics={"allow": allow})
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param("stack(app, metrics={}, malformed={})", id="stack-counting"),
+        pytest.param("stack(app, metrics={})", id="stack-endpoint-only"),
+        pytest.param("PrometheusMetrics()", id="code-metrics"),
+        pytest.param("MetricsEndpoint(app)", id="code-endpoint"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_multiprocess_directory_that_cannot_take_the_counts_is_refused_when_built(
+    tmp_path: pathlib.Path, build: str, kind: str
+) -> None:
+    """Found: with a middleware that counts, building raised a bare
+    FileNotFoundError from prometheus_client (stack(), the CLI, PasteDeploy,
+    Flask); with the endpoint alone it started and every scrape was a 500."""
+    directory = tmp_path / "prometheus"
+    if kind == "file":
+        directory.write_text("")
+    code = f"""
+from werkzeug.test import Client
+from wsgi_flash import stack
+from wsgi_flash.config import ConfigError
+from wsgi_flash.metrics import MetricsEndpoint, PrometheusMetrics
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return [b""]
+try:
+    wrapped = {build}
+except ValueError as error:  # ConfigError is one
+    print(type(error).__name__, error)
+else:
+    print("built", Client(wrapped).get("/metrics").status_code)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=server_env({"PROMETHEUS_MULTIPROC_DIR": str(directory)}),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"PROMETHEUS_MULTIPROC_DIR={str(directory)!r}: not a directory" in result.stdout
+    if build.startswith("stack"):
+        assert result.stdout.startswith("ConfigError"), result.stdout
+        assert "[metrics]" in result.stdout

@@ -29,8 +29,8 @@ from __future__ import annotations
 import os
 import typing as t
 
-from .config import Config, ConfigError
-from .metrics import MULTIPROC_DIR
+from .config import Config
+from .metrics import MULTIPROC_DIR, usable_directory
 
 
 def load_config() -> Config:
@@ -41,52 +41,32 @@ def load_config() -> Config:
 def on_starting(server: t.Any) -> None:
     """Check the configuration in the master, so a mistake stops gunicorn
     at start-up with the key and its source, before any worker boots."""
-    # The directory is judged before the configuration is loaded: checking
-    # that builds the middlewares, whose counters in multiprocess mode are
-    # files of this process's own there (or fail to open when it is missing).
+    # Looked at before the configuration is loaded: checking it builds the
+    # middlewares, whose counters in multiprocess mode are a file of this
+    # process's own in the directory.
     directory = os.environ.get(MULTIPROC_DIR) or None
-    usable = directory is None or _writable(directory)
-    earlier = directory is not None and usable and _holds_counts(directory)
-    try:
-        config = load_config()
-    except OSError:  # prometheus_client could not make its files
-        if usable:
-            raise
-        raise _unusable(directory) from None
+    earlier = (
+        directory is not None
+        and usable_directory(directory)
+        and any(name.endswith(".db") for name in os.listdir(directory))
+    )
+    config = load_config()  # refuses a directory that cannot take the counts
     server.log.info("wsgi_flash stack:\n%s", config.describe())
     if not config.enabled("metrics"):
         return
-    if directory is None:
-        if server.cfg.workers > 1:
-            server.log.warning(
-                "wsgi_flash metrics: %d workers each count on their own and a scrape shows"
-                " one of them; set %s to an empty directory to see the totals",
-                server.cfg.workers,
-                MULTIPROC_DIR,
-            )
-    elif not usable:
-        raise _unusable(directory)
+    if directory is None and server.cfg.workers > 1:
+        server.log.warning(
+            "wsgi_flash metrics: %d workers each count on their own and a scrape shows"
+            " one of them; set %s to an empty directory to see the totals",
+            server.cfg.workers,
+            MULTIPROC_DIR,
+        )
     elif earlier:
         server.log.warning(
             "wsgi_flash metrics: %s holds counts from an earlier run, which scrapes will add"
             " in; empty it before each start (prometheus_client's multiprocess mode needs it)",
             directory,
         )
-
-
-def _writable(directory: str) -> bool:
-    return os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)
-
-
-def _holds_counts(directory: str) -> bool:
-    return any(name.endswith(".db") for name in os.listdir(directory))
-
-
-def _unusable(directory: str | None) -> ConfigError:
-    return ConfigError(
-        f"environment variable {MULTIPROC_DIR}={directory!r}: not a directory the workers"
-        " can write; create it (empty) before starting gunicorn"
-    )
 
 
 def child_exit(server: t.Any, worker: t.Any) -> None:

@@ -49,6 +49,25 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 ACTIONS = ("logged", "suppressed", "rejected")
 
 
+def usable_directory(directory: str) -> bool:
+    """True if this process can list, read and write ``directory``, as
+    prometheus_client's multiprocess mode does."""
+    return os.path.isdir(directory) and os.access(directory, os.R_OK | os.W_OK | os.X_OK)
+
+
+def _check_multiprocess_directory() -> None:
+    """Refuse a ``PROMETHEUS_MULTIPROC_DIR`` that prometheus_client could not
+    use: it would fail on the first count (a 500, or a bare
+    FileNotFoundError at start-up) or on every scrape."""
+    directory = os.environ.get(MULTIPROC_DIR)
+    if directory and not usable_directory(directory):
+        raise ValueError(
+            f"environment variable {MULTIPROC_DIR}={directory!r}: not a directory this process"
+            " can read and write; create it (empty) before starting the server, or unset it"
+            " for one process"
+        )
+
+
 def _client() -> t.Any:
     try:
         import prometheus_client
@@ -82,6 +101,8 @@ class PrometheusMetrics:
 
     :param registry: a ``prometheus_client`` ``CollectorRegistry``.
     :raises ImportError: prometheus_client is not installed.
+    :raises ValueError: ``PROMETHEUS_MULTIPROC_DIR`` is set to something
+        other than a directory this process can read and write.
 
     .. versionadded:: 0.3
     """
@@ -91,6 +112,7 @@ class PrometheusMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         client = _client()
+        _check_multiprocess_directory()
         self.registry = client.REGISTRY if registry is None else registry
 
         def counter(name: str, documentation: str, label: str, *labels: str) -> t.Any:
@@ -214,6 +236,7 @@ class MetricsEndpoint:
         if not isinstance(path, str) or not path.startswith("/") or not path.isprintable():
             raise ValueError(f"path must be a printable path starting with '/', not {path!r}")
         client = _client()
+        _check_multiprocess_directory()
         self.app = app
         self.path = path
         self.allow = None if allow is None else _networks(allow)
