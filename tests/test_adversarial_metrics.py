@@ -7,6 +7,7 @@ gunicorn processes on 127.0.0.1 and the werkzeug test client."""
 from __future__ import annotations
 
 import pathlib
+import socket
 import subprocess
 import sys
 import typing as t
@@ -361,3 +362,62 @@ else:
     if build.startswith("stack"):
         assert result.stdout.startswith("ConfigError"), result.stdout
         assert "[metrics]" in result.stdout
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wsgi_flash", *args],
+        env=server_env(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_cli_refuses_a_blank_worker_class(value: str) -> None:
+    """``--worker-class "$CLASS"`` with the variable unset served with the
+    sync worker, silently; --workers and --threads refused the same. (The
+    port is taken, so a command that goes on to serve stops on its own.)"""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = _cli(
+            "serve",
+            "flash_app:app",
+            "--server",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{taken.getsockname()[1]}",
+            "--worker-class",
+            value,
+            env={"WSGI_FLASH_SECRET_KEY": SECRET},
+        )
+    assert result.returncode == 2, result.stderr
+    assert "--worker-class must not be empty" in result.stderr
+    assert "serving" not in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_warns_when_several_workers_count_metrics_on_their_own(
+    tmp_path: pathlib.Path,
+) -> None:
+    """``wsgi-flash serve --workers 2`` with metrics and no
+    PROMETHEUS_MULTIPROC_DIR started silently, each scrape showing one
+    worker's counts (the gunicorn hook warns of it)."""
+    from tests.servers import serve_on_free_port
+
+    def command(port: int) -> list[str]:
+        return [
+            *[sys.executable, "-m", "wsgi_flash", "serve", "flash_app:app"],
+            *["--server", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
+        ]
+
+    env = {"WSGI_FLASH_SECRET_KEY": SECRET, "WSGI_FLASH_METRICS_ENABLED": "true"}
+    with serve_on_free_port(command, tmp_path / "log", env=env) as running:
+        assert running.request("GET", "/metrics")[0] == 200
+    log = running.log()
+    assert "2 worker processes each count the metrics on their own" in log, log
+    assert "PROMETHEUS_MULTIPROC_DIR" in log

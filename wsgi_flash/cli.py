@@ -32,6 +32,7 @@ import typing as t
 
 from . import __version__
 from .config import Config, ConfigError
+from .metrics import MULTIPROC_DIR
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -249,6 +250,20 @@ def bounded(name: str) -> t.Callable[[str], int]:
     return convert
 
 
+def named(name: str) -> t.Callable[[str], str]:
+    """An argparse type: text that is not blank (an unset shell variable
+    gives ``''``, which would otherwise mean the default)."""
+
+    def convert(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(
+                f"{name} must not be empty; leave it out for the default"
+            )
+        return text
+
+    return convert
+
+
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wsgi-flash", description="wsgi_flash middlewares")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -279,7 +294,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         help="threads per worker, gunicorn, waitress and uwsgi only"
         " (default: the server's own, 4 for waitress)",
     )
-    serve.add_argument("--worker-class", help="gunicorn worker class, gunicorn only (default sync)")
+    serve.add_argument(
+        "--worker-class",
+        type=named("--worker-class"),
+        help="gunicorn worker class, gunicorn only (default sync)",
+    )
     check = commands.add_parser("check", help="validate a configuration and print the stack")
     check.add_argument("--config", help="TOML file (default: $WSGI_FLASH_CONFIG)")
     commands.add_parser("checks", help="list the malformed-request checks")
@@ -313,6 +332,13 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     bind = format_bind(host, port)
     print(f"wsgi-flash: serving {args.app} on http://{bind}/ with {server}", file=sys.stderr)
     print(describe(config, inner, args.app), file=sys.stderr)
+    if config.enabled("metrics") and workers > 1 and not os.environ.get(MULTIPROC_DIR):
+        print(
+            f"wsgi-flash: warning: {workers} worker processes each count the metrics on their"
+            f" own and a scrape shows one of them; set {MULTIPROC_DIR} to an empty directory"
+            " to see the totals",
+            file=sys.stderr,
+        )
     if server == "uwsgi":
         serve_uwsgi(args.app, args.config, host, port, workers, args.threads)
         return 0
