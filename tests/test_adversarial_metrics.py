@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import typing as t
+from functools import partial
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -421,3 +422,114 @@ def test_cli_warns_when_several_workers_count_metrics_on_their_own(
     log = running.log()
     assert "2 worker processes each count the metrics on their own" in log, log
     assert "PROMETHEUS_MULTIPROC_DIR" in log
+
+
+def _record_status(
+    statuses: list[str], status: str, headers: t.Any, exc_info: t.Any = None
+) -> t.Callable[[bytes], None]:
+    statuses.append(status)
+    return lambda data: None
+
+
+def test_random_hostile_requests_add_counts_never_time_series() -> None:
+    """Held: 600 random requests (bytes 0-255 in the target, Host, Cookie,
+    the proxy headers and the body, half of the checks rejecting) through
+    ProxyFix, MalformedRequestLogger and FlashMiddleware, one metrics
+    object: no request raised, and every label value is a check id, an
+    action, a reason or an event named in the code."""
+    import io
+    import random
+
+    from wsgi_flash import FlashMiddleware, MalformedRequestLogger, ProxyFix
+    from wsgi_flash.malformed._checks import CHECKS_BY_ID
+    from wsgi_flash.metrics import ACTIONS
+
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    checks = sorted(CHECKS_BY_ID)
+    rejectable = [check for check in checks if not check.startswith("app.")]
+    inner = MalformedRequestLogger(
+        FlashMiddleware(app_404, secret_key=SECRET, metrics=metrics),
+        reject=rejectable[::2],
+        allowed_hosts=["example.com"],
+        max_content_length=10,
+        metrics=metrics,
+        rate_limit=None,
+    )
+    headers = {"x_for": 1, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1}
+    apps = [
+        ProxyFix(inner, **headers, trusted_proxies=["10.0.0.0/8"], metrics=metrics),
+        ProxyFix(inner, forwarded=1, trusted_proxies=["10.0.0.0/8"], metrics=metrics),
+    ]
+    rng = random.Random(20261206)
+    alphabet = "".join(map(chr, range(256)))
+
+    def text(longest: int, usual: str = "") -> str:
+        """Random text, or (two times in three) the ``usual`` value."""
+        if rng.randrange(3):
+            return usual
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(longest)))
+
+    for _ in range(600):
+        environ = {
+            "REQUEST_METHOD": text(8, "GET") or "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": "/" + text(40, "page"),
+            "QUERY_STRING": text(40),
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": rng.choice(["10.0.0.1", "192.0.2.1", "::ffff:10.0.0.1", text(12)]),
+            "HTTP_HOST": text(20, "example.com"),
+            "HTTP_COOKIE": "flash=" + text(60, rng.choice(["e30.AAAA.BBBB", "x.y", "e30"])),
+            "HTTP_X_FORWARDED_FOR": text(30, rng.choice(["192.0.2.7", "bad"])),
+            "HTTP_X_FORWARDED_PROTO": text(8, "https"),
+            "HTTP_X_FORWARDED_HOST": text(20, "example.com"),
+            "HTTP_X_FORWARDED_PORT": text(8, "443"),
+            "HTTP_X_FORWARDED_PREFIX": text(20, "/app"),
+            "HTTP_FORWARDED": text(40, "for=192.0.2.7;proto=https"),
+            "CONTENT_TYPE": text(30, "text/plain"),
+            "CONTENT_LENGTH": text(5, rng.choice(["", "5"])),
+            "wsgi.input": io.BytesIO(text(20, "hello").encode("latin-1")),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        statuses: list[str] = []
+        result = rng.choice(apps)(environ, partial(_record_status, statuses))
+        b"".join(result)
+        getattr(result, "close", lambda: None)()
+        assert statuses and statuses[-1][:3] in ("400", "404"), statuses
+
+    allowed = {
+        "check": set(checks),
+        "action": set(ACTIONS),
+        "event": {"written", "read"},
+        "reason": {
+            "bad_signature",
+            "expired",
+            "future",
+            "malformed",
+            "untrusted_peer",
+            "server_not_pep_3333",
+            "server_config",
+            "bad_x_forwarded_for",
+            "bad_x_forwarded_proto",
+            "bad_x_forwarded_host",
+            "bad_x_forwarded_port",
+            "bad_x_forwarded_prefix",
+            "bad_forwarded",
+        },
+    }
+    seen: dict[str, set[str]] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            for label, label_value in sample.labels.items():
+                seen.setdefault(label, set()).add(label_value)
+    assert seen.get("check"), "no finding was counted"
+    assert {"bad_signature", "malformed", "untrusted_peer", "bad_x_forwarded_for"} <= seen["reason"]
+    for label, values in seen.items():
+        assert values <= allowed[label], (label, values - allowed[label])
