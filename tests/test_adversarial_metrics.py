@@ -10,6 +10,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import time
 import typing as t
 from functools import partial
 
@@ -191,6 +192,7 @@ def test_a_scrape_in_multiprocess_mode_parses(tmp_path: pathlib.Path) -> None:
     files and answers with text Prometheus parses."""
     code = """
 import sys
+import time
 from werkzeug.test import Client
 from wsgi_flash.metrics import MetricsEndpoint, PrometheusMetrics
 PrometheusMetrics.shared().finding("uri.nul_byte", "rejected")
@@ -533,3 +535,26 @@ def test_random_hostile_requests_add_counts_never_time_series() -> None:
     assert {"bad_signature", "malformed", "untrusted_peer", "bad_x_forwarded_for"} <= seen["reason"]
     for label, values in seen.items():
         assert values <= allowed[label], (label, values - allowed[label])
+
+
+@pytest.mark.parametrize("offset", [-(10**8), 10**8], ids=["expired", "future"])
+def test_a_cookie_refused_for_its_age_is_deleted_and_counted_when_nobody_reads(
+    offset: int,
+) -> None:
+    """Held after the lazy parse: verification (signature and age) still
+    runs at the start of every request that carries the cookie, so an
+    expired or future-dated one is deleted and counted though the app never
+    looks at its messages."""
+    from wsgi_flash import FlashMiddleware
+    from wsgi_flash.messages._signing import TimedSigner
+
+    registry = CollectorRegistry()
+    app = FlashMiddleware(app_404, secret_key=SECRET, metrics=PrometheusMetrics(registry))
+    signer = TimedSigner(SECRET, (), "wsgi_flash.flash", clock=lambda: time.time() + offset)
+    token = signer.sign(b'[["message", "old"]]')
+    response = Client(app, use_cookies=False).get("/", headers={"Cookie": f"flash={token}"})
+    [header] = response.headers.getlist("Set-Cookie")
+    assert header.startswith("flash=; ") and "Max-Age=0" in header
+    reason = "expired" if offset < 0 else "future"
+    labels = {"reason": reason}
+    assert registry.get_sample_value("wsgi_flash_flash_cookies_rejected_total", labels) == 1
