@@ -192,7 +192,7 @@ def _networks(allow: t.Sequence[str]) -> NetworkSet:
         if any(isinstance(spec, str) and spec.strip() == "*" for spec in allow):
             raise ValueError(
                 "allow=['*'] is not an address or network; name the Prometheus server's"
-                " address, or pass allow=None to let every client read the metrics"
+                " address or network (in code, allow=None lets every client read the metrics)"
             )
     return NetworkSet(parse_networks(allow, "allow"))
 
