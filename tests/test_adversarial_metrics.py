@@ -558,3 +558,64 @@ def test_a_cookie_refused_for_its_age_is_deleted_and_counted_when_nobody_reads(
     reason = "expired" if offset < 0 else "future"
     labels = {"reason": reason}
     assert registry.get_sample_value("wsgi_flash_flash_cookies_rejected_total", labels) == 1
+
+
+def _raw_get(port: int, target: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        data = b""
+        for _ in range(1000):  # bounded: the answers are a few KiB
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+#: Request targets that gunicorn turns into PATH_INFO "/metrics" (the first
+#: group) or into something close to it.
+_SPELLINGS = [
+    b"/metrics",
+    b"/metrics#x",
+    b"/%6detrics",
+    b"/%6Detrics",
+    b"/m%65trics?#",
+    b"/metrics?x=1",
+    b"http://a/metrics",
+    b"//metrics",
+    b"/./metrics",
+    b"/x/../metrics",
+    b"/%2Fmetrics",
+    b"/metrics%23x",
+    b"/metrics%3Fx",
+    b"/metrics;x",
+    b"/metrics/",
+]
+
+
+@pytest.mark.slow
+def test_the_documented_nginx_rule_keeps_every_spelling_of_the_path_out(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Held: behind nginx on the same machine every request comes from
+    loopback; docs/metrics.rst's ``location = /metrics { return 404; }``
+    stops every spelling that gunicorn decodes to the path (a fragment,
+    percent-escapes, a query, absolute form), because nginx matches the
+    decoded, normalised path. The raw requests prove gunicorn alone serves
+    those spellings to loopback."""
+    from tests.servers import nginx
+
+    env = {"WSGI_FLASH_SECRET_KEY": SECRET, "WSGI_FLASH_METRICS_ENABLED": "true"}
+    with gunicorn("flash_app:app", tmp_path / "gunicorn.log", workers=1, env=env) as app:
+        direct = {target: b"wsgi_flash_" in _raw_get(app.port, target) for target in _SPELLINGS}
+        assert sum(direct.values()) == 7, direct
+        site = (
+            "location = /metrics { return 404; }\n"
+            f"location / {{ proxy_pass http://127.0.0.1:{app.port}; }}"
+        )
+        (tmp_path / "nginx").mkdir()
+        with nginx(site, tmp_path / "nginx.log", tmp_path / "nginx") as (proxy, _):
+            through = {
+                target: b"wsgi_flash_" in _raw_get(proxy.port, target) for target in _SPELLINGS
+            }
+    assert not any(through.values()), through
