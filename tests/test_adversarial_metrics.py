@@ -619,3 +619,30 @@ def test_the_documented_nginx_rule_keeps_every_spelling_of_the_path_out(
                 target: b"wsgi_flash_" in _raw_get(proxy.port, target) for target in _SPELLINGS
             }
     assert not any(through.values()), through
+
+
+@pytest.mark.parametrize("middleware", ["FlashMiddleware", "MalformedRequestLogger", "ProxyFix"])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        pytest.param("registry", id="the-registry"),
+        pytest.param(True, id="true"),
+        pytest.param({}, id="dict"),
+    ],
+)
+def test_a_metrics_argument_that_cannot_count_is_refused_at_once(
+    middleware: str, wrong: t.Any
+) -> None:
+    """Found: FlashMiddleware and MalformedRequestLogger took any object as
+    ``metrics`` and failed with AttributeError on the first count, a 500 for
+    the request that brought a forged cookie or a bad escape; ProxyFix
+    failed at once, but with an AttributeError that did not say what to pass."""
+    from prometheus_client import REGISTRY
+
+    import wsgi_flash
+
+    cls = getattr(wsgi_flash, middleware)
+    options: dict[str, t.Any] = {"secret_key": SECRET} if middleware == "FlashMiddleware" else {}
+    metrics = REGISTRY if wrong == "registry" else wrong
+    with pytest.raises(TypeError, match=r"PrometheusMetrics\.shared\(\)"):
+        cls(app_404, metrics=metrics, **options)

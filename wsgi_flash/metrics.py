@@ -68,6 +68,17 @@ def _check_multiprocess_directory() -> None:
         )
 
 
+def check_metrics(metrics: object, middleware: str) -> None:
+    """Raise TypeError unless ``metrics`` is a :class:`PrometheusMetrics`:
+    anything else (prometheus_client's registry, say) would fail on the
+    first count, inside a request that a client chose."""
+    if not isinstance(metrics, PrometheusMetrics):
+        raise TypeError(
+            f"{middleware}(metrics=...) takes a wsgi_flash.metrics.PrometheusMetrics, such as"
+            f" PrometheusMetrics.shared(), not {type(metrics).__name__}"
+        )
+
+
 def _client() -> t.Any:
     try:
         import prometheus_client

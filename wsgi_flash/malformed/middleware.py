@@ -135,6 +135,10 @@ class MalformedRequestLogger:
         body_buffer_size: int = 64 * 1024,
         metrics: PrometheusMetrics | None = None,
     ) -> None:
+        if metrics is not None:
+            from ..metrics import check_metrics
+
+            check_metrics(metrics, "MalformedRequestLogger")
         self.app = app
         self.reject = reject
         self.allowed_hosts = allowed_hosts

@@ -201,6 +201,10 @@ class FlashMiddleware:
             )
         if on_oversize not in ("drop_oldest", "raise"):
             raise ValueError(f"on_oversize must be 'drop_oldest' or 'raise', not {on_oversize!r}")
+        if metrics is not None:
+            from ..metrics import check_metrics
+
+            check_metrics(metrics, "FlashMiddleware")
 
         self.app = app
         self.secret_key = secret_key

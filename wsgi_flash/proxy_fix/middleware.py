@@ -204,6 +204,10 @@ class ProxyFix:
         rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
         metrics: PrometheusMetrics | None = None,
     ) -> None:
+        if metrics is not None:
+            from ..metrics import check_metrics
+
+            check_metrics(metrics, "ProxyFix")
         self.app = app
         self.forwarded = _count("forwarded", forwarded)
         # Werkzeug's defaults trust one proxy for X-Forwarded-For and -Proto;
