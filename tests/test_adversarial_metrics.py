@@ -646,3 +646,30 @@ def test_a_metrics_argument_that_cannot_count_is_refused_at_once(
     metrics = REGISTRY if wrong == "registry" else wrong
     with pytest.raises(TypeError, match=r"PrometheusMetrics\.shared\(\)"):
         cls(app_404, metrics=metrics, **options)
+
+
+@pytest.mark.slow
+def test_gunicorn_ignores_a_multiprocess_directory_when_metrics_are_off(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Held: PROMETHEUS_MULTIPROC_DIR set for something else (here, to a
+    directory that does not exist) does not stop gunicorn when wsgi_flash's
+    metrics are not configured; a worker exit runs child_exit without
+    importing prometheus_client or writing anything there."""
+    import os
+    import signal
+
+    missing = tmp_path / "missing"
+    env = {"WSGI_FLASH_SECRET_KEY": SECRET, "PROMETHEUS_MULTIPROC_DIR": str(missing)}
+    with gunicorn("flash_app:app", tmp_path / "log", workers=2, env=env) as server:
+        pid = server.json("/")["pid"]
+        assert server.request("GET", "/metrics")[0] == 200  # the app's own answer
+        assert "wsgi_flash_" not in server.request("GET", "/metrics")[2].decode()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and server.log().count("Booting worker") < 3:
+            time.sleep(0.05)
+        assert server.log().count("Booting worker") >= 3, server.log()
+        assert server.process.poll() is None
+    assert "Traceback" not in server.log() and "Exception" not in server.log()
+    assert not missing.exists()
