@@ -326,16 +326,23 @@ def test_an_allow_list_naming_no_network_says_what_allow_means(
         pytest.param("MetricsEndpoint(app)", id="code-endpoint"),
     ],
 )
-@pytest.mark.parametrize("kind", ["missing", "file"])
+@pytest.mark.parametrize("kind", ["missing", "file", "empty"])
 def test_a_multiprocess_directory_that_cannot_take_the_counts_is_refused_when_built(
     tmp_path: pathlib.Path, build: str, kind: str
 ) -> None:
     """Found: with a middleware that counts, building raised a bare
     FileNotFoundError from prometheus_client (stack(), the CLI, PasteDeploy,
-    Flask); with the endpoint alone it started and every scrape was a 500."""
-    directory = tmp_path / "prometheus"
+    Flask); with the endpoint alone it started and every scrape was a 500.
+    Set but empty, the variable still turns multiprocess mode on and the
+    counts went to files in the current directory, while the endpoint
+    showed this process's alone."""
+    directory: t.Any = tmp_path / "prometheus"
     if kind == "file":
         directory.write_text("")
+    elif kind == "empty":
+        directory = ""
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
     code = f"""
 from werkzeug.test import Client
 from wsgi_flash import stack
@@ -356,12 +363,13 @@ else:
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=ROOT,
+        cwd=workdir,
         env=server_env({"PROMETHEUS_MULTIPROC_DIR": str(directory)}),
         check=False,
     )
     assert result.returncode == 0, result.stderr
     assert f"PROMETHEUS_MULTIPROC_DIR={str(directory)!r}: not a directory" in result.stdout
+    assert list(workdir.iterdir()) == []
     if build.startswith("stack"):
         assert result.stdout.startswith("ConfigError"), result.stdout
         assert "[metrics]" in result.stdout

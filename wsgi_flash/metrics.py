@@ -58,9 +58,11 @@ def usable_directory(directory: str) -> bool:
 def _check_multiprocess_directory() -> None:
     """Refuse a ``PROMETHEUS_MULTIPROC_DIR`` that prometheus_client could not
     use: it would fail on the first count (a 500, or a bare
-    FileNotFoundError at start-up) or on every scrape."""
+    FileNotFoundError at start-up) or on every scrape. Set but empty, it
+    still turns multiprocess mode on, with the files in the current
+    directory."""
     directory = os.environ.get(MULTIPROC_DIR)
-    if directory and not usable_directory(directory):
+    if directory is not None and not usable_directory(directory):
         raise ValueError(
             f"environment variable {MULTIPROC_DIR}={directory!r}: not a directory this process"
             " can read and write; create it (empty) before starting the server, or unset it"
