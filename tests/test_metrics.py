@@ -213,6 +213,8 @@ def test_endpoint_options_are_checked() -> None:
         MetricsEndpoint(ok_app, allow=["not a network"])
     with pytest.raises(TypeError, match="allow must be a list"):
         MetricsEndpoint(ok_app, allow="loopback")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="registry must be a prometheus_client CollectorRegistry"):
+        MetricsEndpoint(ok_app, registry=PrometheusMetrics)  # type: ignore[arg-type]
 
 
 def test_a_second_instance_on_one_registry_says_to_use_shared(

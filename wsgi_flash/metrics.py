@@ -250,6 +250,12 @@ class MetricsEndpoint:
             raise ValueError(f"path must be a printable path starting with '/', not {path!r}")
         client = _client()
         _check_multiprocess_directory()
+        if registry is not None and not callable(getattr(registry, "collect", None)):
+            # Else the mistake would show only on a scrape, as a 500.
+            raise TypeError(
+                "registry must be a prometheus_client CollectorRegistry (or None for its"
+                f" default one), not {type(registry).__name__}"
+            )
         self.app = app
         self.path = path
         self.allow = None if allow is None else _networks(allow)
