@@ -38,7 +38,15 @@ def installed(name: str) -> tuple[int, ...]:
 
 GUNICORN_VERSION = installed("gunicorn")
 # What the app sees of each request (WSGI strings: bytes as latin-1).
-ECHOED = ("REQUEST_METHOD", "PATH_INFO", "RAW_URI", "REQUEST_URI", "HTTP_HOST", "CONTENT_LENGTH")
+ECHOED = (
+    "REQUEST_METHOD",
+    "PATH_INFO",
+    "RAW_URI",
+    "REQUEST_URI",
+    "HTTP_HOST",
+    "CONTENT_LENGTH",
+    "HTTP_X_CUSTOM",
+)
 
 
 def echo_app(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> list[bytes]:
@@ -188,8 +196,9 @@ ALTERATIONS: dict[tuple[str, str], tuple[str, dict[str, dict[str, str | None]]]]
 # gunicorn 24 or later, and against this (None: the app runs) with older ones.
 GUNICORN_23_PROSE = (
     "gunicorn 23, the last release for Python 3.9, is laxer: it hands control bytes in header"
-    " values, two Host headers and a raw NUL or byte >= 0x80 in the target to the app, and"
-    " answers 400 rather than 414 to a long request line"
+    " values, two Host headers, a raw NUL or byte >= 0x80 in the target and a"
+    " Transfer-Encoding other than chunked to the app, and answers 400 rather than 414 to a"
+    " long request line"
 )
 GUNICORN_23: dict[str, int | None] = {
     "control bytes / ESC in a header value": None,
@@ -462,3 +471,28 @@ def test_gunicorn_23_is_laxer(gunicorn_server: servers.Server, label: str, examp
         assert answer.echo is not None and answer.status == 200, answer
     else:
         assert (answer.status, answer.echo) == (status, None)
+
+
+GUNICORN_PROSE = (
+    "gunicorn also drops header names containing ``_`` and answers 400 to a"
+    " Transfer-Encoding other than chunked and to obsolete line folding."
+)
+
+
+@pytest.mark.slow
+def test_the_sentence_under_the_table_holds_for_gunicorn(
+    gunicorn_server: servers.Server,
+) -> None:
+    assert GUNICORN_PROSE in " ".join(section().split())
+    with_dash = send(gunicorn_server, request("GET / HTTP/1.1", "X-Custom: 1"))
+    assert with_dash.echo is not None and with_dash.echo["HTTP_X_CUSTOM"] == "1", with_dash
+    underscore = send(gunicorn_server, request("GET / HTTP/1.1", "X_Custom: 1"))
+    assert underscore.status == 200 and underscore.echo is not None, underscore
+    assert underscore.echo["HTTP_X_CUSTOM"] is None, underscore
+    gzip = send(gunicorn_server, request("POST / HTTP/1.1", "Transfer-Encoding: gzip"))
+    if OLDER_GUNICORN:  # the gunicorn 23 paragraph says so
+        assert gzip.status == 200 and gzip.echo is not None, gzip
+    else:
+        assert (gzip.status, gzip.echo) == (400, None)
+    folded = send(gunicorn_server, request("GET / HTTP/1.1", "X-Folded: a", " b"))
+    assert (folded.status, folded.echo) == (400, None)
