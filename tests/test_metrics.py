@@ -419,3 +419,16 @@ def test_gunicorn_refuses_a_multiproc_dir_it_cannot_write(tmp_path: pathlib.Path
     )
     assert result.returncode != 0
     assert f"PROMETHEUS_MULTIPROC_DIR={str(missing)!r}: not a directory" in result.stderr
+
+
+def test_an_unusable_multiproc_dir_is_named_not_an_option(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error is the environment's: it must not be put on the first
+    [metrics] option, as if WSGI_FLASH_METRICS_PATH were wrong."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError) as raised:
+        Config.load(environ={"WSGI_FLASH_METRICS_PATH": "/m"})
+    message = str(raised.value)
+    assert message.startswith("[metrics] environment variable PROMETHEUS_MULTIPROC_DIR="), message
+    assert "WSGI_FLASH_METRICS_PATH" not in message

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 
 from ._logging import escape
 from .exceptions import WsgiFlashError
+from .metrics import MultiprocessDirectoryError
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -299,6 +300,8 @@ class Config:
             return t.cast("WSGIApplication", cls(app, **options, **counting))
         except ImportError as error:  # the prometheus extra is missing
             raise ConfigError(f"{self._where('metrics')}: [metrics] {error}") from None
+        except MultiprocessDirectoryError as error:  # the message names the variable
+            raise ConfigError(f"[metrics] {error}") from None
         except (TypeError, ValueError) as error:
             option = _failing_option(cls, options)
             where = self._where(section, option)

@@ -35,6 +35,7 @@ import threading
 import typing as t
 
 from ._net import NetworkSet, parse_networks
+from .exceptions import WsgiFlashError
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -55,6 +56,11 @@ def usable_directory(directory: str) -> bool:
     return os.path.isdir(directory) and os.access(directory, os.R_OK | os.W_OK | os.X_OK)
 
 
+class MultiprocessDirectoryError(WsgiFlashError, ValueError):
+    """``PROMETHEUS_MULTIPROC_DIR`` names no directory this process can use:
+    a fault of the environment, not of any option."""
+
+
 def _check_multiprocess_directory() -> None:
     """Refuse a ``PROMETHEUS_MULTIPROC_DIR`` that prometheus_client could not
     use: it would fail on the first count (a 500, or a bare
@@ -63,7 +69,7 @@ def _check_multiprocess_directory() -> None:
     directory."""
     directory = os.environ.get(MULTIPROC_DIR)
     if directory is not None and not usable_directory(directory):
-        raise ValueError(
+        raise MultiprocessDirectoryError(
             f"environment variable {MULTIPROC_DIR}={directory!r}: not a directory this process"
             " can read and write; create it (empty) before starting the server, or unset it"
             " for one process"
