@@ -104,6 +104,22 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def wsgi_flash_cli(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m wsgi_flash ARGS`` from the project root, with no
+    WSGI_FLASH_* variables but ``env``; never raises on a non-zero exit."""
+    return subprocess.run(
+        [sys.executable, "-m", "wsgi_flash", *args],
+        env=server_env(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 class PortTaken(RuntimeError):
     """The server exited at start because its port was taken."""
 

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import Client
 
 from tests.servers import ROOT, gunicorn, server_env
+from tests.servers import wsgi_flash_cli as _cli
 from wsgi_flash.metrics import MetricsEndpoint, PrometheusMetrics
 
 SECRET = "adversarial-metrics-secret-0123456789"
@@ -373,18 +374,6 @@ else:
     if build.startswith("stack"):
         assert result.stdout.startswith("ConfigError"), result.stdout
         assert "[metrics]" in result.stdout
-
-
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wsgi_flash", *args],
-        env=server_env(env),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("value", ["", " "])

@@ -18,25 +18,13 @@ import pytest
 
 import wsgi_flash
 from tests.servers import ROOT, serve_on_free_port, server_env
+from tests.servers import wsgi_flash_cli as run
 from wsgi_flash.cli import SERVER_OPTIONS, SERVERS, describe
 from wsgi_flash.config import SECTIONS, Config
 from wsgi_flash.hooks import RequestHooks
 
 SECRET = secrets.token_hex(32)
 DEMO_TOML = ROOT / "examples" / "demo.toml"
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m wsgi_flash ARGS`` from the project root, no WSGI_FLASH_*
-    variables but ``env``."""
-    return subprocess.run(
-        [sys.executable, "-m", "wsgi_flash", *args],
-        env=server_env(env),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def secret_file(tmp_path: pathlib.Path, text: str) -> pathlib.Path:
